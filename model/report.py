@@ -1,0 +1,193 @@
+"""The plan workbook: Summary first, then one sheet per table, readable as opened.
+
+Written with XlsxWriter, with strings never turned into formulas or links (text from a
+planner's workbook such as "=cmd|..." stays text), to a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .api import PlanResult
+from .workbook import write_atomically
+
+# number formats by column name; anything not listed is written as it is
+_FORMATS = {
+    "count": "#,##0", "troops": "#,##0", "units": "#,##0", "max_troops": "#,##0", "capacity_troops": "#,##0",
+    "cover_count": "0", "cost_meur": "#,##0.0", "distance_km": "#,##0", "frontline_km": "#,##0",
+    "value": "#,##0.0", "weight": "0.00", "contribution": "#,##0.0", "max_contribution": "#,##0.0",
+    "lat": "0.0000", "lon": "0.0000", "penalty": "#,##0.0", "share": "0.0%", "shortfall": "0", "excess": "0",
+}
+
+
+def write_plan(result: PlanResult, out_dir: Path, map_png: Path | None = None) -> Path:
+    """Write DIR/plan.xlsx atomically and return its path."""
+    target = Path(out_dir) / "plan.xlsx"
+    write_atomically(target, lambda temp: _write(result, temp, map_png))
+    return target
+
+
+def _write(result: PlanResult, path: Path, map_png: Path | None) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                            "strings_to_numbers": False, "nan_inf_to_errors": True})
+    book.set_properties({"title": "cowopt plan", "comments": f"cowopt {__version__}"})
+    styles = _styles(book)
+    _summary_sheet(book, styles, result)
+    if map_png is not None and Path(map_png).exists():
+        sheet = book.add_worksheet("Map")
+        sheet.insert_image("A1", str(map_png), {"x_scale": 0.75, "y_scale": 0.75})
+    score = result.score
+    if score is not None:
+        _table(book, styles, "Deployments", score.deployments,
+               note="Edit counts, add or delete rows, then run `cowopt evaluate INPUTS THIS_FILE`; troops and cost are recomputed.")
+        sites = score.sites.sort_values(["troops", "site_id"], ascending=[False, True])
+        _table(book, styles, "Sites", sites)
+        coverage = score.coverage.sort_values(["contribution", "max_contribution"], ascending=[True, False])
+        _table(book, styles, "Coverage", coverage, highlight=("cover_count", 0, "bad"))
+        _table(book, styles, "Logistics", score.logistics)
+        _table(book, styles, "States", score.states)
+        _table(book, styles, "Rules", score.rules, highlight=("status", "UNMET", "bad"))
+        if score.violations:
+            frame = pd.DataFrame([(v.kind, v.cell or "", v.message) for v in score.violations],
+                                 columns=["kind", "where", "violation"])
+            _table(book, styles, "Violations", frame, highlight=("kind", None, "bad"))
+    if result.diagnosis:
+        _table(book, styles, "Diagnosis", pd.DataFrame({"reason": result.diagnosis}), highlight=("reason", None, "bad"))
+    if result.data.warnings:
+        _table(book, styles, "Warnings", pd.DataFrame({"warning": list(result.data.warnings)}))
+    book.close()
+
+
+def _styles(book) -> dict:
+    return {
+        "header": book.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1, "text_wrap": True, "valign": "top"}),
+        "title": book.add_format({"bold": True, "font_size": 14}),
+        "label": book.add_format({"bold": True}),
+        "note": book.add_format({"italic": True, "font_color": "#555555"}),
+        "bad": book.add_format({"bg_color": "#F8CBAD"}),
+        "good": book.add_format({"bg_color": "#C6EFCE"}),
+        **{name: book.add_format({"num_format": fmt}) for name, fmt in set((f, f) for f in _FORMATS.values())},
+    }
+
+
+def summary_rows(result: PlanResult) -> list[tuple[str, object, str]]:
+    """(figure, value, unit) rows of the Summary sheet; shared with the terminal table."""
+    s, o, settings = result.score, result.outcome, result.data.settings
+    rows: list[tuple[str, object, str]] = [
+        ("status", result.status.value, result.detail),
+        ("mode", result.mode, "solve: optimised; evaluate: a given plan scored"),
+    ]
+    if s is not None:
+        rows += [
+            ("objective (weighted coverage)", round(s.objective, 3), f"of {s.max_objective:,.1f} possible"),
+            ("objective share", s.objective / s.max_objective if s.max_objective else 0.0, "share"),
+            ("troops", s.troops, f"mission {settings['mission_troops_min']:,}–{settings['mission_troops_max']:,}"),
+            ("cost_meur", s.cost_meur, f"{s.unit_cost_meur:,.1f} units + {s.transport_cost_meur:,.1f} transport"),
+            ("budget_meur", float(settings["budget_meur"]), f"{(s.cost_meur / settings['budget_meur'] if settings['budget_meur'] else 0):.1%} used"),
+            ("violations", len(s.violations), "see the Violations sheet" if s.violations else "none"),
+            ("unmet rules", int((s.rules["status"] != "met").sum()), "see the Rules sheet"),
+        ]
+        rows += [(f"coverage share: {cap}", share, "share of value covered at least once")
+                 for cap, share in sorted(s.capability_shares.items())]
+    if o is not None:
+        rows += [
+            ("gap", o.gap, "relative MIP gap reported by HiGHS"),
+            ("bound", o.bound, "best possible objective (incl. cost tie-break)"),
+            ("solve_seconds", round(o.seconds, 3), "s"),
+            ("solver", f"{o.solver} {o.solver_version}", "through Pyomo (pyomo.contrib.solver)"),
+        ]
+    rows += [(f"{k}_seconds", round(v, 3), "s") for k, v in result.seconds.items() if k != "solve"]
+    rows += [
+        ("frontline_buffer_km", settings["frontline_buffer_km"], "km"),
+        ("time_limit_s", settings["time_limit_s"], "s"),
+        ("mip_gap (asked)", settings["mip_gap"], ""),
+        ("input file", result.data.source, ""),
+        ("input SHA-256", result.data.sha256, ""),
+        ("written", dt.datetime.now().isoformat(timespec="seconds"), f"cowopt {__version__}"),
+    ]
+    rows += [("diagnosis", reason, "") for reason in result.diagnosis]
+    return rows
+
+
+def _summary_sheet(book, styles, result: PlanResult) -> None:
+    sheet = book.add_worksheet("Summary")
+    sheet.write(0, 0, "cowopt plan" if result.mode == "solve" else "cowopt evaluation", styles["title"])
+    sheet.write_row(2, 0, ["figure", "value", "note"], styles["header"])
+    for i, (label, value, note) in enumerate(summary_rows(result), start=3):
+        sheet.write(i, 0, label, styles["label"])
+        fmt = styles["0.0%"] if (note == "share" or label.startswith("coverage share")) else None
+        fmt = styles["#,##0.0"] if label in ("cost_meur", "budget_meur") else fmt
+        fmt = styles["#,##0"] if label == "troops" else fmt
+        if label == "status":
+            fmt = styles["good"] if value == "optimal" else styles["bad"]
+        _write_cell(sheet, i, 1, value, fmt)
+        sheet.write(i, 2, "" if note == "share" else note, styles["note"])
+    sheet.set_column(0, 0, 32)
+    sheet.set_column(1, 1, 22)
+    sheet.set_column(2, 2, 60)
+    sheet.freeze_panes(3, 0)
+    sheet.activate()
+
+
+def _write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
+    if value is None or (isinstance(value, float) and value != value):
+        sheet.write_blank(row, col, None, fmt)
+    elif isinstance(value, (bool,)):
+        sheet.write_number(row, col, int(value), fmt)
+    elif isinstance(value, (int, float)):
+        sheet.write_number(row, col, value, fmt)
+    else:
+        sheet.write_string(row, col, str(value), fmt)
+
+
+def _table(book, styles, name: str, frame: pd.DataFrame, note: str | None = None, highlight=None) -> None:
+    """A sheet holding one table: bold frozen header, filter, widths, number formats."""
+    sheet = book.add_worksheet(name)
+    frame = frame.reset_index(drop=True)
+    columns = [str(c) for c in frame.columns]
+    sheet.write_row(0, 0, columns, styles["header"])
+    sheet.freeze_panes(1, 0)
+    for j, column in enumerate(columns):
+        fmt = styles.get(_FORMATS.get(column, ""), None)
+        values = frame.iloc[:, j].tolist()
+        for i, value in enumerate(values, start=1):
+            if isinstance(value, tuple):
+                value = ", ".join(map(str, value))
+            _write_cell(sheet, i, j, value, fmt)
+        width = max([len(column)] + [len(_shown(v)) for v in values[:500]]) + 2
+        sheet.set_column(j, j, min(max(width, 8), 60))
+    if len(frame):
+        sheet.autofilter(0, 0, len(frame), len(columns) - 1)
+    if highlight and len(frame):
+        column, value, style = highlight
+        sheet.conditional_format(1, 0, len(frame), len(columns) - 1, _row_rule(columns.index(column), value, styles[style]))
+    if note:
+        sheet.write(0, len(columns) + 1, note, styles["note"])
+
+
+def _row_rule(column: int, value, fmt) -> dict:
+    """Highlight whole rows whose `column` equals `value` (any non-blank when value is None)."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    letter = xl_col_to_name(column)
+    if value is None:
+        criteria = f'=LEN(${letter}2)>0'
+    elif isinstance(value, str):
+        criteria = f'=${letter}2="{value}"'
+    else:
+        criteria = f"=${letter}2={value}"
+    return {"type": "formula", "criteria": criteria, "format": fmt}
+
+
+def _shown(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value))
+    return str(value)

@@ -1,0 +1,269 @@
+"""The workbook contract as data.
+
+One source for reading, validation, the template workbook and the docs: every sheet, column
+and Settings key a planner can fill in, with its type, unit, bounds, default and meaning.
+Sheet and column names are a public interface (see the brief); do not rename them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Column kinds understood by the reader (model/data.py converts and checks each one).
+ID = "id"  # non-empty text identifier, spaces trimmed
+TEXT = "text"  # free text, may be blank
+INT = "int"  # whole number
+FLOAT = "float"  # real number
+FLAG = "flag"  # 0 or 1 (also accepts TRUE/FALSE, yes/no)
+LIST = "list"  # comma-separated text
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    description: str
+    required: bool = True  # a blank cell is an error when True
+    default: object = None  # used for blank cells when not required
+    minimum: float | None = None
+    maximum: float | None = None
+    references: str | None = None  # "Sheet.column" this value must appear in
+
+    @property
+    def expected(self) -> str:
+        """Human wording of what a cell must hold, for error messages."""
+        words = {
+            ID: "an identifier (text)",
+            TEXT: "text",
+            INT: "a whole number",
+            FLOAT: "a number",
+            FLAG: "0 or 1",
+            LIST: "a comma-separated list",
+        }[self.kind]
+        if self.minimum is not None and self.maximum is not None and self.kind != FLAG:
+            words += f" from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
+        elif self.minimum is not None:
+            words += f" ≥ {_fmt(self.minimum)}"
+        return words
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    required: bool = True
+    key: tuple[str, ...] = ()  # columns whose combination must be unique
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    kind: str
+    default: object
+    unit: str
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    required: bool = False
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# Upper bounds are sanity limits: they catch typos (an extra zero is fine, six are not).
+BIG_TROOPS = 10_000_000
+BIG_MEUR = 1e9
+BIG_KM = 40_000.0
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("budget_meur", FLOAT, None, "M EUR", "Budget for the planning horizon: unit costs plus transport.", 0, BIG_MEUR, required=True),
+    Setting("mission_troops_max", INT, None, "troops", "Largest mission size (all states together).", 0, BIG_TROOPS, required=True),
+    Setting("mission_troops_min", INT, 0, "troops", "Smallest mission size; 0 for none.", 0, BIG_TROOPS),
+    Setting("frontline_buffer_km", FLOAT, 0.0, "km", "No unit stands closer than this to the contact line (no frontline combat).", 0, BIG_KM),
+    Setting("coverage_level_weights", LIST, "1", "weights", "Worth of the 1st, 2nd, ... unit covering the same asset with the same capability, decreasing, e.g. '1,0.5'.",),
+    Setting("route_circuity", FLOAT, 1.3, "ratio", "Road/rail distance as a multiple of the great-circle distance (for routes not in the Routes sheet).", 1, 10),
+    Setting("max_route_km", FLOAT, 2000.0, "km", "Longest allowed route from an entry point to a site.", 0, BIG_KM),
+    Setting("transport_cost_eur_per_troop_km", FLOAT, 0.0, "EUR per troop-km", "Cost of moving one soldier one km from an entry point to a site.", 0, 1e6),
+    Setting("require_core_lead", FLAG, 0, "flag", "1: every used site hosts at least one unit of a core (lead) state.", 0, 1),
+    Setting("time_limit_s", FLOAT, 60.0, "s", "Solver time limit.", 0.1, 1e6),
+    Setting("mip_gap", FLOAT, 1e-4, "ratio", "Relative optimality gap at which the solver stops.", 0, 1),
+    Setting("soft_rule_penalty", FLOAT, 100.0, "objective points per unit", "Cost in the objective of one unit of shortfall (or excess) on a soft rule, unless the Rules row has its own penalty.", 0, 1e9),
+)
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+SHEETS: tuple[Sheet, ...] = (
+    Sheet(
+        "Settings",
+        "Scalar parameters, one per row. Keys are listed on the Instructions sheet.",
+        (
+            Column("key", ID, "Setting name."),
+            Column("value", TEXT, "Setting value.", required=False),
+            Column("unit", TEXT, "Unit (for the reader only).", required=False),
+            Column("description", TEXT, "What it means (for the reader only).", required=False),
+        ),
+        key=("key",),
+    ),
+    Sheet(
+        "States",
+        "Contributing states and their political limits.",
+        (
+            Column("state", ID, "State name."),
+            Column("core", FLAG, "1 for a core/lead nation (e.g. France, UK).", required=False, default=0),
+            Column("eligible", FLAG, "0: the state contributes nothing in this run.", required=False, default=1),
+            Column("max_troops", INT, "Most troops this state sends (crews of systems included).", minimum=0, maximum=BIG_TROOPS),
+            Column("combat_allowed", FLAG, "1 if the state may send combat units.", required=False, default=0),
+        ),
+        key=("state",),
+    ),
+    Sheet(
+        "UnitTypes",
+        "Contingent types (land, air, sea, cyber).",
+        (
+            Column("unit_type", ID, "Contingent type name."),
+            Column("capability", LIST, "Capability it provides (several: comma-separated), e.g. medical."),
+            Column("troops", INT, "Troops in one unit.", minimum=0, maximum=BIG_TROOPS),
+            Column("cost_meur", FLOAT, "Cost of one unit for the planning horizon, M EUR.", minimum=0, maximum=BIG_MEUR),
+            Column("combat", FLAG, "1 for a combat unit (only states with combat_allowed=1).", required=False, default=0),
+            Column("radius_km", FLOAT, "An asset within this distance of the unit's site is covered.", minimum=0, maximum=BIG_KM),
+            Column("min_frontline_km", FLOAT, "Least distance from the contact line for this unit.", required=False, default=0.0, minimum=0, maximum=BIG_KM),
+            Column("needs_airfield", FLAG, "1: only at sites with an airfield.", required=False, default=0),
+            Column("needs_port", FLAG, "1: only at sites with a port.", required=False, default=0),
+        ),
+        key=("unit_type",),
+    ),
+    Sheet(
+        "AirDefenceTypes",
+        "Air-defence systems; each gives air_defence, plus ballistic_defence when ballistic_capable=1.",
+        (
+            Column("ad_type", ID, "Air-defence system name."),
+            Column("range_km", FLOAT, "Engagement range: an asset within it is covered.", minimum=0, maximum=BIG_KM),
+            Column("crew", INT, "Troops to operate one fire unit/battery.", minimum=0, maximum=BIG_TROOPS),
+            Column("cost_meur", FLOAT, "Cost of one fire unit for the planning horizon, M EUR.", minimum=0, maximum=BIG_MEUR),
+            Column("ballistic_capable", FLAG, "1 if it can engage ballistic missiles.", required=False, default=0),
+            Column("min_frontline_km", FLOAT, "Least distance from the contact line.", required=False, default=0.0, minimum=0, maximum=BIG_KM),
+        ),
+        key=("ad_type",),
+    ),
+    Sheet(
+        "Inventory",
+        "What each state can make available.",
+        (
+            Column("state", ID, "State.", references="States.state"),
+            Column("item", ID, "A unit_type or an ad_type.", references="Items"),
+            Column("available", INT, "Number of units/fire units available.", minimum=0, maximum=100_000),
+        ),
+        key=("state", "item"),
+    ),
+    Sheet(
+        "Sites",
+        "Candidate sites; deployable=0 marks entry/transit-only places.",
+        (
+            Column("site_id", ID, "Site identifier."),
+            Column("name", TEXT, "Site name.", required=False, default=""),
+            Column("region", TEXT, "Region/oblast (used by Rules).", required=False, default=""),
+            Column("lat", FLOAT, "Latitude, WGS84 decimal degrees.", minimum=-90, maximum=90),
+            Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
+            Column("capacity_troops", INT, "Most troops the site can host.", minimum=0, maximum=BIG_TROOPS),
+            Column("has_airfield", FLAG, "1 if the site has an airfield.", required=False, default=0),
+            Column("has_port", FLAG, "1 if the site has a sea/river port.", required=False, default=0),
+            Column("deployable", FLAG, "0: entry/transit only, nothing is placed here.", required=False, default=1),
+        ),
+        key=("site_id",),
+    ),
+    Sheet(
+        "Infrastructure",
+        "Critical assets to protect.",
+        (
+            Column("asset_id", ID, "Asset identifier."),
+            Column("name", TEXT, "Asset name.", required=False, default=""),
+            Column("category", ID, "Category, e.g. energy_nuclear, port, city (matches CapabilityWeights)."),
+            Column("lat", FLOAT, "Latitude, WGS84 decimal degrees.", minimum=-90, maximum=90),
+            Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
+            Column("value", FLOAT, "Criticality weight (0 = ignore, e.g. occupied).", minimum=0, maximum=1e9),
+        ),
+        key=("asset_id",),
+    ),
+    Sheet(
+        "CapabilityWeights",
+        "How much each capability protecting an asset of a category is worth.",
+        (
+            Column("category", ID, "Asset category."),
+            Column("capability", ID, "Capability."),
+            Column("weight", FLOAT, "Worth of that protection, multiplies the asset value.", minimum=0, maximum=1e6),
+        ),
+        key=("category", "capability"),
+    ),
+    Sheet(
+        "EntryPoints",
+        "Western crossings through which forces enter.",
+        (
+            Column("entry_id", ID, "Entry point identifier."),
+            Column("name", TEXT, "Name.", required=False, default=""),
+            Column("lat", FLOAT, "Latitude, WGS84 decimal degrees.", minimum=-90, maximum=90),
+            Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
+            Column("throughput_troops", INT, "Troops that can enter here over the deployment window.", minimum=0, maximum=BIG_TROOPS),
+        ),
+        key=("entry_id",),
+    ),
+    Sheet(
+        "Frontline",
+        "The contact line: one or more polylines, points in seq order.",
+        (
+            Column("line_id", ID, "Polyline identifier."),
+            Column("seq", INT, "Order of the point along its line.", minimum=0, maximum=1e9),
+            Column("lat", FLOAT, "Latitude, WGS84 decimal degrees.", minimum=-90, maximum=90),
+            Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
+        ),
+        key=("line_id", "seq"),
+    ),
+    Sheet(
+        "Routes",
+        "Optional: road/rail distances that override great-circle × route_circuity.",
+        (
+            Column("entry_id", ID, "Entry point.", references="EntryPoints.entry_id"),
+            Column("site_id", ID, "Site.", references="Sites.site_id"),
+            Column("distance_km", FLOAT, "Route length.", minimum=0, maximum=BIG_KM),
+        ),
+        required=False,
+        key=("entry_id", "site_id"),
+    ),
+    Sheet(
+        "Rules",
+        "Optional: political decisions as min/max counts over matching deployments; blank = any.",
+        (
+            Column("rule_id", ID, "Rule name, used in reports."),
+            Column("state", TEXT, "Only this state (blank: any).", required=False, default="", references="States.state"),
+            Column("item", TEXT, "Only this unit_type/ad_type (blank: any).", required=False, default="", references="Items"),
+            Column("capability", TEXT, "Only items with this capability (blank: any).", required=False, default="", references="Capabilities"),
+            Column("site_id", TEXT, "Only at this site (blank: any).", required=False, default="", references="Sites.site_id"),
+            Column("region", TEXT, "Only at sites of this region (blank: any).", required=False, default="", references="Sites.region"),
+            Column("min_count", INT, "At least this many matching units (blank: no minimum).", required=False, default=None, minimum=0, maximum=1e6),
+            Column("max_count", INT, "At most this many matching units (blank: no maximum).", required=False, default=None, minimum=0, maximum=1e6),
+            Column("hard", FLAG, "1: must hold; 0: soft, a shortfall is penalised and reported.", required=False, default=1),
+            Column("penalty", FLOAT, "Soft rules: objective points per unit of shortfall (blank: Settings soft_rule_penalty).", required=False, default=None, minimum=0, maximum=1e9),
+        ),
+        required=False,
+        key=("rule_id",),
+    ),
+    Sheet(
+        "Scenarios",
+        "Optional: named variants overriding Settings keys (and eligible:STATE, max_troops:STATE, combat_allowed:STATE, available:STATE:ITEM).",
+        (
+            Column("scenario", ID, "Scenario name."),
+            Column("key", ID, "A Settings key, or eligible:STATE, max_troops:STATE, combat_allowed:STATE, available:STATE:ITEM."),
+            Column("value", TEXT, "The value in this scenario."),
+        ),
+        required=False,
+        key=("scenario", "key"),
+    ),
+)
+SHEETS_BY_NAME = {s.name: s for s in SHEETS}
+
+# Capabilities an air-defence type provides.
+AIR_DEFENCE = "air_defence"
+BALLISTIC_DEFENCE = "ballistic_defence"

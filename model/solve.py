@@ -1,0 +1,148 @@
+"""HiGHS through Pyomo's maintained in-memory interface; the outcome in cowopt's own words.
+
+HiGHS's statuses are mapped once onto `Status`; nothing downstream touches solver objects.
+The gap reported is HiGHS's own `mip_gap`, never a wrapper's word for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+import pyomo.environ as pyo
+
+logger = logging.getLogger(__name__)
+
+
+class Status(str, Enum):
+    OPTIMAL = "optimal"  # proven within mip_gap
+    FEASIBLE = "feasible"  # a plan, but stopped (time limit, interrupt) before the gap was proven
+    INFEASIBLE = "infeasible"  # no plan meets the hard constraints
+    NO_PLAN_IN_TIME = "no_plan_in_time"  # limit reached without any feasible plan
+    ERROR = "error"  # solver failure (numerical trouble, internal error)
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass
+class SolverOutcome:
+    status: Status
+    detail: str  # HiGHS's own model status text
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    nodes: int | None
+    solver: str
+    solver_version: str
+    values: dict = field(default_factory=dict)  # variable name -> {index: value}
+
+
+def highs_version() -> str:
+    import highspy
+
+    h = highspy.Highs()
+    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+
+
+class Solver:
+    """A persistent HiGHS instance for one model: solve, change a Param, solve again."""
+
+    def __init__(self, model: pyo.ConcreteModel, time_limit_s: float, mip_gap: float, threads: int | None = None):
+        from pyomo.contrib.solver.solvers.highs import Highs
+
+        self.model = model
+        self.time_limit_s = float(time_limit_s)
+        self.mip_gap = float(mip_gap)
+        self.threads = threads
+        self._highs = Highs()
+        self._loaded = False
+
+    def load(self) -> None:
+        if not self._loaded:
+            self._highs.set_instance(self.model)
+            self._loaded = True
+
+    def set_start(self, x_values: dict) -> bool:
+        """Give HiGHS a MIP start: x values by index (others left for HiGHS to complete)."""
+        self.load()
+        h = self._highs._solver_model
+        var_map = self._highs._pyomo_var_to_solver_var_map
+        columns, values = [], []
+        for key, value in x_values.items():
+            var = self.model.x[key]
+            columns.append(var_map[id(var)])
+            values.append(float(value))
+        if not columns:
+            return False
+        import highspy
+        import numpy as np
+
+        status = h.setSolution(len(columns), np.asarray(columns, dtype=np.int32), np.asarray(values, dtype=float))
+        return status != highspy.HighsStatus.kError
+
+    def solve(self) -> SolverOutcome:
+        import highspy
+
+        self.load()
+        started = time.perf_counter()
+        options = {"mip_rel_gap": self.mip_gap, "time_limit": self.time_limit_s, "output_flag": False}
+        if self.threads:
+            options["threads"] = int(self.threads)
+        try:
+            self._highs.solve(self.model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                              solver_options=options)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # solver-internal failure: report, do not crash
+            logger.exception("HiGHS failed")
+            return SolverOutcome(Status.ERROR, f"solver error: {exc}", None, None, None,
+                                 time.perf_counter() - started, None, "HiGHS", highs_version())
+        seconds = time.perf_counter() - started
+        h = self._highs._solver_model
+        model_status = h.getModelStatus()
+        info = h.getInfo()
+        has_plan = info.primal_solution_status == 2
+        status = _status(model_status, has_plan)
+        objective = info.objective_function_value if has_plan else None
+        bound = info.mip_dual_bound if info.mip_node_count >= 0 else objective
+        gap = info.mip_gap if info.mip_node_count >= 0 else (0.0 if status == Status.OPTIMAL else None)
+        if gap is not None and (math.isinf(gap) or math.isnan(gap)):
+            gap = None
+        outcome = SolverOutcome(status, h.modelStatusToString(model_status), objective, bound, gap, seconds,
+                                info.mip_node_count if info.mip_node_count >= 0 else None, "HiGHS", highs_version())
+        if has_plan:
+            self._highs._load_vars()
+            outcome.values = _values(self.model)
+        return outcome
+
+
+def _status(model_status, has_plan: bool) -> Status:
+    import highspy
+
+    s = highspy.HighsModelStatus
+    if model_status == s.kOptimal:
+        return Status.OPTIMAL
+    if model_status in (s.kInfeasible,):
+        return Status.INFEASIBLE
+    if model_status == s.kUnboundedOrInfeasible and not has_plan:
+        return Status.INFEASIBLE
+    if has_plan:
+        return Status.FEASIBLE
+    limits = {s.kTimeLimit, s.kIterationLimit, s.kInterrupt} | ({s.kSolutionLimit} if hasattr(s, "kSolutionLimit") else set())
+    if model_status in limits:
+        return Status.NO_PLAN_IN_TIME
+    return Status.ERROR
+
+
+def _values(model: pyo.ConcreteModel) -> dict:
+    """Plain numbers of the decision variables; nothing Pyomo past this point."""
+    def read(var) -> dict:
+        return {key: var[key].value for key in var if var[key].value is not None}
+
+    return {name: read(getattr(model, name)) for name in ("x", "z", "f", "o", "rule_short", "rule_excess")}
