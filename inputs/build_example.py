@@ -277,8 +277,9 @@ def frontline_sheet() -> tuple[list[str], list[Row]]:
 RULES = [
     ("HOSP2", None, None, "medical", None, None, 2, None, 1,
      "at least two field hospitals (EPC/ECFR)"),
-    ("MARINE_ODESA", None, "marine_battalion", None, "S03", None, 1, None, 0,
-     "a marine battalion at Odesa port"),
+    ("MARINE_ODESA", None, "marine_battalion", None, None, "Odesa", 1, None, 0,
+     "a marine battalion in Odesa oblast (Odesa port itself is ~60 km from the occupied Kinburn "
+     "spit, inside the marines' 80 km: Izmail on the Danube qualifies)"),
     ("KYIV_AD", None, None, "air_defence", "S01", None, 1, None, 1,
      "air defence over the capital"),
     ("CYBER1", None, None, "cyber", None, None, 1, None, 0,

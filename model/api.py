@@ -20,7 +20,7 @@ from .candidates import Candidates
 from .data import InputData, load
 from .errors import InputError, Problem
 from .evaluate import PlanScore, deployments_table, score
-from .formulation import build_model
+from .formulation import ModelIndex, build_model, split_deployments
 from .solve import Solver, SolverOutcome, Status, highs_version
 
 logger = logging.getLogger(__name__)
@@ -106,16 +106,17 @@ def solve(
         return PlanResult(data, cands, Status.INFEASIBLE, "infeasible (found before solving)", None,
                           seconds=seconds, diagnosis=reasons)
     _tell(progress, f"building the model: {len(cands.placements):,} placements, {len(cands.cover_options):,} coverage cells")
-    model = build_model(data, cands, fixed, fix_exact)
+    model, index = build_model(data, cands, fixed, fix_exact)
     seconds["build"] = time.perf_counter() - started
     _tell(progress, f"solving with HiGHS (time limit {data.settings['time_limit_s']:g} s, gap {data.settings['mip_gap']:g})")
     solver = Solver(model, data.settings["time_limit_s"], data.settings["mip_gap"], threads)
     outcome = solver.solve()
     seconds["solve"] = outcome.seconds
-    return finish(data, cands, outcome, seconds, progress)
+    return finish(data, cands, index, outcome, seconds, progress)
 
 
-def finish(data: InputData, cands: Candidates, outcome: SolverOutcome, seconds: dict, progress: Progress = None) -> PlanResult:
+def finish(data: InputData, cands: Candidates, index: ModelIndex, outcome: SolverOutcome, seconds: dict,
+           progress: Progress = None) -> PlanResult:
     """Turn a solver outcome into a scored PlanResult (or a diagnosis when infeasible)."""
     if not outcome.status.has_plan:
         diagnosis = []
@@ -124,7 +125,7 @@ def finish(data: InputData, cands: Candidates, outcome: SolverOutcome, seconds: 
             diagnosis = diagnose.elastic(data, cands)
         return PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds, diagnosis)
     started = time.perf_counter()
-    counts = {k: v for k, v in outcome.values["x"].items() if round(v) > 0}
+    counts = split_deployments(index, outcome.values["w"], outcome.values["y"])
     plan = deployments_table(data, counts)
     flows = pd.DataFrame([(e, s, v) for (e, s), v in outcome.values["f"].items()], columns=["entry_id", "site_id", "troops"])
     result_score = score(data, cands, plan[["state", "item", "site_id", "count"]], flows)

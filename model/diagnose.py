@@ -70,7 +70,7 @@ def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_
     """The smallest relaxation (by weighted slack) that makes the hard constraints feasible."""
     from .solve import Solver
 
-    model = build_model(data, cands, fixed or {})
+    model, _ = build_model(data, cands, fixed or {})
     model.obj.deactivate()
     slacks = []
     for family, label, side in _ELASTIC_FAMILIES:

@@ -26,9 +26,12 @@ _FORMATS = {
 
 def write_plan(result: PlanResult, out_dir: Path, map_png: Path | None = None) -> Path:
     """Write DIR/plan.xlsx atomically and return its path."""
-    target = Path(out_dir) / "plan.xlsx"
-    write_atomically(target, lambda temp: _write(result, temp, map_png))
-    return target
+    return write_plan_as(result, Path(out_dir) / "plan.xlsx", map_png)
+
+
+def write_plan_as(result: PlanResult, target: Path, map_png: Path | None = None) -> Path:
+    """Write the plan workbook to `target` (temporary file, then rename)."""
+    return write_atomically(Path(target), lambda temp: _write(result, temp, map_png))
 
 
 def _write(result: PlanResult, path: Path, map_png: Path | None) -> None:

@@ -145,4 +145,5 @@ def _values(model: pyo.ConcreteModel) -> dict:
     def read(var) -> dict:
         return {key: var[key].value for key in var if var[key].value is not None}
 
-    return {name: read(getattr(model, name)) for name in ("x", "z", "f", "o", "rule_short", "rule_excess")}
+    names = ("x", "w", "y", "z", "f", "o", "rule_short", "rule_excess")
+    return {name: read(getattr(model, name)) for name in names if hasattr(model, name)}

@@ -1,0 +1,1 @@
+"""The cowopt command-line interface (installed as cowopt.cli)."""

@@ -1,0 +1,269 @@
+"""The `cowopt` command: thin click commands over the library API.
+
+Exit status: 0 plan written; 2 bad input or usage; 3 infeasible (diagnosis written) or, for
+`evaluate`, a plan that violates a constraint; 4 no feasible plan within the time limit (or
+the solver failed); 1 only for a bug in cowopt. Library errors become clean messages here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def handle_errors(command):
+    """Turn library errors into messages and exit codes; no traceback for anything expected."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from cowopt.errors import CowoptError, InputError
+
+        console = _console()
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            console.print(f"[bold red]{len(exc.problems)} problem(s) in the input; nothing was written:[/]")
+            for problem in exc.problems:
+                console.print(f"  {problem}", markup=False, soft_wrap=True)
+            sys.exit(EXIT_INPUT)
+        except CowoptError as exc:
+            console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            sys.exit(EXIT_INPUT)
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted; no file was written[/]")
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception:  # a bug: say so plainly, keep the details for the report
+            console.print("[bold red]internal error: this is a bug in cowopt, please report it with the details below[/]")
+            console.print(traceback.format_exc(limit=-3), markup=False)
+            sys.exit(EXIT_BUG)
+
+    return wrapper
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")(f)
+
+
+def map_option(f):
+    return click.option("--no-map", is_flag=True, help="Do not draw map.png (faster batch runs).")(f)
+
+
+def out_option(f):
+    return click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Output folder (default: outputs/<input name>/).")(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cowopt")
+def main() -> None:
+    """Allocate a coalition reassurance force to sites: which state sends what where.
+
+    Inputs and outputs are Excel workbooks; see `cowopt template` for the input contract.
+    """
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@handle_errors
+def template(path: Path, force: bool) -> None:
+    """Write an empty, annotated input workbook to PATH."""
+    from cowopt.errors import CowoptError
+    from cowopt.template import write_template
+
+    if path.exists() and not force:
+        raise CowoptError(f"{path} exists; use --force to overwrite it")
+    write_template(path)
+    _console().print(f"template written: {path}")
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@json_option
+@handle_errors
+def validate(inputs: Path, as_json: bool) -> None:
+    """Check an input workbook without solving; lists every problem by cell."""
+    import cowopt
+
+    data = cowopt.load(inputs)
+    report = {"status": "valid", "input_file": data.source, "warnings": list(data.warnings),
+              "states": len(data.states), "items": len(data.items), "sites": len(data.sites),
+              "assets": len(data.assets), "entry_points": len(data.entry_points), "rules": len(data.rules),
+              "scenarios": sorted(set(data.scenarios["scenario"])) if len(data.scenarios) else []}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    console = _console()
+    console.print(f"[green]{inputs.name} is valid[/]: {report['states']} states, {report['items']} item types, "
+                  f"{report['sites']} sites, {report['assets']} assets, {report['entry_points']} entry points, "
+                  f"{report['rules']} rules")
+    for warning in data.warnings:
+        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
+
+
+def default_out_dir(inputs: Path) -> Path:
+    return Path("outputs") / inputs.stem
+
+
+def _guard_outputs(out_dir: Path, protected: list[Path], names: list[str]) -> None:
+    """Never write over an input, nor over a file that Excel/LibreOffice holds open."""
+    from cowopt.errors import CowoptError
+
+    for name in names:
+        target = (out_dir / name).resolve()
+        for path in protected:
+            if path.exists() and target == path.resolve():
+                raise CowoptError(f"writing {out_dir / name} would overwrite the input {path}; choose another -o folder")
+        for lock in (out_dir / f"~${name}", out_dir / f".~lock.{name}#"):
+            if lock.exists():
+                raise CowoptError(f"{out_dir / name} is open in Excel or LibreOffice (lock file {lock.name}); "
+                                  "close it or choose another -o folder")
+
+
+def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx") -> tuple[Path, Path | None]:
+    from cowopt.report import write_plan_as
+
+    map_path = None
+    if not no_map:
+        from cowopt.plots import draw_map
+        from cowopt.workbook import write_atomically
+
+        map_path = write_atomically(out_dir / "map.png", lambda temp: draw_map(result, temp))
+    return write_plan_as(result, out_dir / name, map_path), map_path
+
+
+def _progress():
+    from rich.status import Status as Spinner
+
+    spinner = Spinner("starting", console=_console())
+    return spinner, lambda message: spinner.update(message)
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@out_option
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds (overrides Settings time_limit_s).")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
+@click.option("--threads", type=click.IntRange(min=1), help="Solver threads (default: all cores).")
+@click.option("--fix", "fix_plan", type=click.Path(path_type=Path), help="Keep this plan's deployments (as minimums) and optimise the rest.")
+@click.option("--fix-exact", is_flag=True, help="With --fix: keep the plan's counts exactly, not as minimums.")
+@map_option
+@json_option
+@handle_errors
+def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, no_map, as_json) -> None:
+    """Optimise the allocation and write OUT/plan.xlsx (and map.png)."""
+    import cowopt
+    from cowopt.planfile import fixed_from_plan
+
+    out_dir = out_dir or default_out_dir(inputs)
+    protected = [inputs] + ([fix_plan] if fix_plan else [])
+    _guard_outputs(out_dir, protected, ["plan.xlsx", "diagnosis.xlsx"])
+    data = cowopt.load(inputs)
+    fixed = fixed_from_plan(fix_plan) if fix_plan else None
+    spinner, progress = _progress()
+    with spinner:
+        result = cowopt.solve(data, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads,
+                              fixed=fixed, fix_exact=fix_exact, progress=progress)
+        if result.has_plan:
+            progress("writing the plan workbook")
+            written, map_path = _write_outputs(result, out_dir, no_map)
+        elif result.status.value == "infeasible":
+            written, map_path = _write_outputs(result, out_dir, True, "diagnosis.xlsx")
+        else:
+            written = map_path = None
+    _finish(result, written, map_path, as_json)
+
+
+def _finish(result, written, map_path, as_json: bool) -> None:
+    summary = result.summary()
+    summary["plan_file"] = str(written) if written else None
+    summary["map_file"] = str(map_path) if map_path else None
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        _print_summary(result, written)
+    sys.exit(exit_code(result))
+
+
+def exit_code(result) -> int:
+    from cowopt.solve import Status
+
+    if result.mode == "evaluate":
+        return EXIT_OK if result.score.feasible else EXIT_INFEASIBLE
+    if result.status.has_plan:
+        return EXIT_OK
+    if result.status == Status.INFEASIBLE:
+        return EXIT_INFEASIBLE
+    return EXIT_NO_PLAN
+
+
+def _print_summary(result, written) -> None:
+    from rich.table import Table
+
+    from cowopt.report import summary_rows
+
+    console = _console()
+    table = Table(title=f"cowopt {result.mode}: {result.data.source}", show_header=False)
+    table.add_column("figure", style="bold")
+    table.add_column("value", justify="right")
+    table.add_column("note")
+    shown = {"status", "objective (weighted coverage)", "objective share", "troops", "cost_meur", "budget_meur",
+             "violations", "unmet rules", "gap", "solve_seconds"}
+    for label, value, note in summary_rows(result):
+        if label in shown or label.startswith("coverage share"):
+            text = f"{value:.1%}" if (note == "share" or label.startswith("coverage share")) and isinstance(value, float) else (
+                f"{value:,.2f}" if isinstance(value, float) else str(value))
+            table.add_row(label, text, "" if note == "share" else str(note))
+    console.print(table)
+    if result.score is not None:
+        for violation in result.score.violations:
+            console.print(f"  [red]violation:[/] {violation}", markup=True, soft_wrap=True)
+    for reason in result.diagnosis:
+        console.print(f"  [red]why:[/] {reason}", soft_wrap=True)
+    for warning in result.data.warnings:
+        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
+    if written:
+        console.print(f"written: {written}")
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@click.argument("plan", type=click.Path(path_type=Path))
+@out_option
+@map_option
+@json_option
+@handle_errors
+def evaluate(inputs, plan, out_dir, no_map, as_json) -> None:
+    """Score a (hand-edited) PLAN workbook against INPUTS without optimising.
+
+    Exit 0 if the plan meets every constraint, 3 if it violates any (each is listed).
+    With -o, writes the evaluated plan workbook there.
+    """
+    import cowopt
+
+    if out_dir:
+        _guard_outputs(out_dir, [inputs, plan], ["plan.xlsx"])
+    result = cowopt.evaluate(inputs, plan)
+    written = map_path = None
+    if out_dir:
+        written, map_path = _write_outputs(result, out_dir, no_map)
+    _finish(result, written, map_path, as_json)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
