@@ -27,8 +27,8 @@ def write_plan(result, out_dir, map_png=None):
 
 
 def sweep(*args, **kwargs):
-    """Run budget and scenario variants; returns the frontier as a DataFrame (see sweep.run_sweep)."""
-    from .sweep import run_sweep
+    """Run budget and scenario variants; returns the frontier as a DataFrame (see sensitivity.run_sweep)."""
+    from .sensitivity import run_sweep
 
     return run_sweep(*args, **kwargs)
 

@@ -64,6 +64,18 @@ def state_exclusion(data: InputData, state: str, item: str) -> str | None:
     return None
 
 
+def allowed_item_sites(data: InputData, front_km: pd.Series, reachable: frozenset) -> pd.DataFrame:
+    """item x site booleans: the vectorised twin of `site_exclusion` (same rules, no words)."""
+    items, sites = data.items, data.sites
+    needed = np.maximum(items["min_frontline_km"].to_numpy(float), float(data.settings["frontline_buffer_km"]))
+    ok = front_km.to_numpy(float)[None, :] >= needed[:, None] - DISTANCE_TOLERANCE_KM
+    ok &= sites["deployable"].to_numpy(bool)[None, :]
+    ok &= ~items["needs_airfield"].to_numpy(bool)[:, None] | sites["has_airfield"].to_numpy(bool)[None, :]
+    ok &= ~items["needs_port"].to_numpy(bool)[:, None] | sites["has_port"].to_numpy(bool)[None, :]
+    ok &= sites.index.isin(reachable)[None, :]
+    return pd.DataFrame(ok, index=items.index, columns=sites.index)
+
+
 def compute_routes(data: InputData) -> pd.DataFrame:
     """Every entry-site route with its length; Routes rows override great-circle x circuity."""
     entries, sites = data.entry_points, data.sites
@@ -89,15 +101,13 @@ def build(data: InputData) -> Candidates:
     routes = routes[routes["site_id"].map(sites["deployable"]).astype(bool)].reset_index(drop=True)
     reachable = frozenset(routes["site_id"])
 
-    site_ok = {
-        (item, s): site_exclusion(data, item, s, front_km[s], s in reachable) is None
-        for item in data.items.index for s in sites.index
-    }
+    site_ok = allowed_item_sites(data, front_km, reachable)
+    site_ids = np.asarray(sites.index)
     rows = []
     for r in data.inventory.itertuples(index=False):
         if r.available <= 0 or state_exclusion(data, r.state, r.item) is not None:
             continue
-        rows.extend((r.state, r.item, s, int(r.available)) for s in sites.index if site_ok[(r.item, s)])
+        rows.extend((r.state, r.item, s, int(r.available)) for s in site_ids[site_ok.loc[r.item].to_numpy()])
     placements = pd.DataFrame(rows, columns=["state", "item", "site_id", "available"])
 
     item_site_cover = _item_site_cover(data, site_asset, placements)

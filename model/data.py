@@ -90,6 +90,8 @@ class _Collector:
 
 
 def _describe(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # the planner typed 2, the reader saw 2.0
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
@@ -100,6 +102,9 @@ def _describe(value: object) -> str:
 
 
 def _blank(value: object) -> bool:
+    """Empty cell: None, blank text, or NaN (pandas 3 stores a missing text cell as NaN)."""
+    if isinstance(value, float) and math.isnan(value):
+        return True
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
@@ -176,7 +181,7 @@ def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.Data
                 continue
             cell = raw.cell(number, column.name)
             if cell in raw.uncached_formulas:
-                errors.add(name, cell, "holds a formula with no saved value (the file was written by a "
+                errors.add(name, cell, f"{column.name} holds a formula with no saved value (the file was written by a "
                            "tool that does not calculate); open and save it in Excel or LibreOffice")
                 record[column.name] = None
                 continue
@@ -224,7 +229,7 @@ def _find_sheet(sheets: dict[str, RawSheet], name: str) -> RawSheet | None:
 
 def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector) -> dict:
     settings = {s.key: s.default for s in schema.SETTINGS}
-    given = {}
+    given, cells = {}, {}
     for record in frame.itertuples(index=False):
         if record.key is None:
             continue
@@ -235,6 +240,7 @@ def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector
             errors.warn(f"Settings: key '{record.key}' (row {record.excel_row}) is not one cowopt knows; ignored")
             continue
         given[key] = True
+        cells[key] = cell
         value, wrong = parse_setting(spec, record.value)
         if wrong:
             errors.add("Settings", cell, f"{key} {wrong}")
@@ -244,6 +250,7 @@ def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector
         if spec.required and not given.get(spec.key):
             errors.add("Settings", None, f"key '{spec.key}' is missing; expected a row with key {spec.key} "
                        f"and a value in {spec.unit} ({spec.description})")
+    settings["_cells"] = cells  # where each key was given, for cross-key messages; dropped later
     return settings
 
 
@@ -286,7 +293,14 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
     _check_consistency(tables, raws, settings, items, errors)
     if errors.problems:
         raise InputError(errors.problems)
-    return _assemble(source, sha256, settings, tables, items, tuple(errors.warnings))
+    settings.pop("_cells", None)
+    data = _assemble(source, sha256, settings, tables, items, tuple(errors.warnings))
+    from . import scenarios  # scenarios build on InputData, so they are checked once it exists
+
+    problems = scenarios.check(data)
+    if problems:
+        raise InputError(problems)
+    return data
 
 
 def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector) -> pd.DataFrame:
@@ -334,7 +348,7 @@ def _check_references(tables, raws, items: pd.DataFrame, errors: _Collector) -> 
             allowed = known[column.references]
             for record in frame.itertuples(index=False):
                 value = getattr(record, column.name)
-                if value in (None, "") or value in allowed:
+                if _blank(value) or value in allowed:
                     continue
                 expected = what.get(column.references, column.references.replace(".", " "))
                 hint = _closest(value, allowed)
@@ -353,8 +367,11 @@ def _closest(value: str, allowed: set) -> str | None:
 def _check_consistency(tables, raws, settings, items: pd.DataFrame, errors: _Collector) -> None:
     lo, hi = settings.get("mission_troops_min"), settings.get("mission_troops_max")
     if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
-        errors.add("Settings", None, f"mission_troops_min ({lo}) is larger than mission_troops_max ({hi})")
+        errors.add("Settings", settings.get("_cells", {}).get("mission_troops_min"),
+                   f"mission_troops_min ({lo}) is larger than mission_troops_max ({hi})")
     rules, raw = tables["Rules"], raws["Rules"]
+    for column in ("min_count", "max_count", "penalty"):  # blank counts may arrive as NaN
+        rules[column] = pd.Series([None if _blank(v) else v for v in rules[column]], index=rules.index, dtype=object)
     for r in rules.itertuples(index=False):
         if r.min_count is None and r.max_count is None:
             errors.add("Rules", raw.cell(r.excel_row, "min_count") if "min_count" in raw.columns else None,

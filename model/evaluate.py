@@ -122,8 +122,8 @@ def _check_rows(data, candidates, plan: pd.DataFrame, violations) -> pd.DataFram
             violations.append(Violation("placement", unknown or f"{row.count} {row.item} of {row.state} at {row.site_id}: {reason}", row.cell_ref))
         known.append(unknown is None)
         allowed.append(unknown is None and reason is None)
-    plan = plan.assign(_allowed=allowed)
-    return plan[known].reset_index(drop=True)
+    plan = plan.assign(_allowed=np.asarray(allowed, dtype=bool))
+    return plan[np.asarray(known, dtype=bool)].reset_index(drop=True)
 
 
 def _check_inventory(data, plan: pd.DataFrame, violations) -> None:
@@ -163,7 +163,7 @@ def _sites_table(data, candidates, plan: pd.DataFrame, violations) -> pd.DataFra
     table["frontline_km"] = candidates.site_front_km.round(1)
     table = table.join(by_site, how="left").fillna({"units": 0, "troops": 0})
     table[["units", "troops"]] = table[["units", "troops"]].astype(int)
-    table["items"] = hosted.reindex(table.index).fillna("")
+    table["items"] = [v if isinstance(v, str) else "" for v in hosted.reindex(table.index)]
     table["reachable"] = table.index.isin(candidates.reachable_sites).astype(int)
     for s, r in table.iterrows():
         if r["troops"] > r["capacity_troops"]:

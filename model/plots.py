@@ -26,6 +26,7 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 from matplotlib.ticker import FuncFormatter
@@ -51,10 +52,13 @@ _COVER_CLASSES = {
 }
 _ASSET_MARKERS = ["o", "s", "^", "D", "v", "p", "h", "P", "X", "<", ">", "*"]
 _SITE_UNITS, _SITE_AD = "#2b5c8a", "#9b3fb5"
-_RING_COLOURS = ["#6a3d9a", "#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#b15928", "#a6cee3", "#fb9a99"]
+# ring (and frontier series) colours: distinct hues, none the red of uncovered assets
+_RING_COLOURS = ["#6a3d9a", "#1f78b4", "#e7298a", "#17becf", "#b15928", "#ff7f00", "#bcbd22", "#7f7f7f",
+                 "#08306b", "#33a02c", "#8c564b", "#00441b"]
 _FLOW_COLOUR = "#8c6d31"
 _FRONT_COLOUR = "#b2182b"
 _GRID_KM = 4.0  # buffer-band grid step
+_MIN_WIDTH_RATIO = 1.4  # leaves room under the map for the notes panel
 
 
 @dataclass
@@ -95,7 +99,7 @@ def draw_map(result, path: Path, title: str | None = None) -> Path:
     ax.apply_aspect()  # fix the map's final box now: labels are placed in display space
     _place_labels(fig, ax, _labels(data, plan, sites, asset_classes), _marker_boxes(ax, sites, data))
     _legend(fig, data, plan, asset_classes, rings, flow_scale, site_scale)
-    _hosting_panel(fig, ax, data, plan)
+    _notes_panel(fig, ax, result)
     _title(fig, result, title)
     return _save(fig, Path(path))
 
@@ -103,27 +107,31 @@ def draw_map(result, path: Path, title: str | None = None) -> Path:
 def draw_frontier(frame: pd.DataFrame, path: Path) -> Path:
     """Coverage (objective) against budget, one line per scenario, to a PNG at `path`.
 
-    `frame` has columns budget_meur and objective, optionally scenario and status; rows
-    without an objective (infeasible, no plan in time) are left out. Points whose status is
-    not "optimal" are drawn hollow: the solver stopped before proving them best.
+    `frame` has columns budget_meur and objective, optionally scenario and status. Points
+    whose status is not "optimal" are drawn hollow (the solver stopped before proving them
+    best); rows without an objective (infeasible, no plan in time) are an x on the budget
+    axis, left out of the line. Written atomically; returns `path`.
     """
     fig = Figure(figsize=FRONTIER_SIZE_IN, dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     frame = frame.copy()
-    if "scenario" not in frame:
-        frame["scenario"] = "base"
+    frame["scenario"] = frame["scenario"].fillna("base") if "scenario" in frame else "base"
     frame["objective"] = pd.to_numeric(frame["objective"], errors="coerce")
-    frame = frame.dropna(subset=["objective"])
+    frame["budget_meur"] = pd.to_numeric(frame["budget_meur"], errors="coerce")
+    frame = frame.dropna(subset=["budget_meur"])
     for i, (scenario, group) in enumerate(frame.groupby("scenario", sort=False)):
         _frontier_series(ax, group.sort_values("budget_meur"), str(scenario), _RING_COLOURS[i % len(_RING_COLOURS)])
     ax.set_xlabel("budget (M EUR)")
     ax.set_ylabel("weighted coverage (objective)")
-    ax.set_title("Coverage against budget")
+    ax.set_title("Coverage against budget", fontweight="bold")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.set_ylim(bottom=0)
-    if len(frame):
-        ax.legend(loc="lower right", fontsize=9)
+    handles = ax.get_legend_handles_labels()[0] + _frontier_key(frame)
+    if handles:
+        ax.legend(handles=handles, loc="lower right", fontsize=9)
     fig.tight_layout()
     return _save(fig, Path(path))
 
@@ -161,21 +169,27 @@ def _outline() -> pd.DataFrame:
 
 
 def _set_extent(ax, data) -> None:
-    """Frame every input point; show the whole country when the data lie in or near it."""
-    lats = pd.concat([data.sites["lat"], data.assets["lat"], data.entry_points["lat"], data.frontline["lat"]])
-    lons = pd.concat([data.sites["lon"], data.assets["lon"], data.entry_points["lon"], data.frontline["lon"]])
-    south, north, west, east = lats.min(), lats.max(), lons.min(), lons.max()
+    """Frame every input point (with the whole country when the data span most of it), at
+    least _MIN_WIDTH_RATIO times as wide as tall so a narrow theatre does not shrink to a strip."""
+    lats = pd.concat([data.sites["lat"], data.assets["lat"], data.entry_points["lat"], data.frontline["lat"]]).dropna()
+    lons = pd.concat([data.sites["lon"], data.assets["lon"], data.entry_points["lon"], data.frontline["lon"]]).dropna()
     outline = _outline()
-    if south <= outline["lat"].max() + 2 and north >= outline["lat"].min() - 2 and \
-            west <= outline["lon"].max() + 2 and east >= outline["lon"].min() - 2:
+    if lats.empty:
+        lats, lons = outline["lat"], outline["lon"]
+    south, north, west, east = lats.min(), lats.max(), lons.min(), lons.max()
+    if (north - south) >= 0.5 * np.ptp(outline["lat"]) and (east - west) >= 0.5 * np.ptp(outline["lon"]):
         south, north = min(south, outline["lat"].min()), max(north, outline["lat"].max())
         west, east = min(west, outline["lon"].min()), max(east, outline["lon"].max())
-    pad_lat = max(0.25, 0.04 * (north - south))
-    pad_lon = max(0.25, 0.04 * (east - west))
-    ax.set_xlim(west - pad_lon, east + pad_lon)
-    ax.set_ylim(south - pad_lat, north + pad_lat)
-    # a degree of longitude is cos(latitude) of a degree of latitude: keep km square
-    ax.set_aspect(1.0 / math.cos(math.radians((south + north) / 2)), adjustable="box", anchor="NW")
+    pad = max(0.3, 0.04 * max(north - south, east - west))
+    south, north, west, east = south - pad, north + pad, west - pad, east + pad
+    # a degree of longitude is cos(latitude) of a degree of latitude: keep kilometres square
+    squeeze = math.cos(math.radians((south + north) / 2))
+    missing = _MIN_WIDTH_RATIO * (north - south) / squeeze - (east - west)
+    if missing > 0:
+        west, east = west - missing / 2, east + missing / 2
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.set_aspect(1.0 / squeeze, adjustable="box", anchor="NW")
     ax.set_facecolor("#eaf2f8")  # sea and neighbours: pale blue-grey under the land fill
 
 
@@ -200,26 +214,29 @@ def _draw_buffer(ax, data) -> None:
     lat_axis = _grid_axis(front["lat"].min() - margin_lat, front["lat"].max() + margin_lat, _GRID_KM / 111.2)
     lon_axis = _grid_axis(front["lon"].min() - margin_lon, front["lon"].max() + margin_lon, _GRID_KM / 111.2 / 0.6)
     lon_grid, lat_grid = np.meshgrid(lon_axis, lat_axis)
-    distance = _band_distance(lat_grid.ravel(), lon_grid.ravel(), front, buffer_km).reshape(lat_grid.shape)
+    step_km = 111.2 * max(lat_axis[1] - lat_axis[0], lon_axis[1] - lon_axis[0])  # >= any grid step
+    distance = _band_distance(lat_grid.ravel(), lon_grid.ravel(), front, buffer_km + 2 * step_km)
+    distance = distance.reshape(lat_grid.shape)
     ax.contourf(lon_grid, lat_grid, distance, levels=[-1.0, buffer_km], colors=[_FRONT_COLOUR], alpha=0.16, zorder=2)
     ax.contour(lon_grid, lat_grid, distance, levels=[buffer_km], colors=[_FRONT_COLOUR], linewidths=0.8,
                linestyles="--", alpha=0.7, zorder=2)
 
 
-def _band_distance(lat: np.ndarray, lon: np.ndarray, front: pd.DataFrame, buffer_km: float) -> np.ndarray:
-    """Distance to the contact line, exact wherever it decides the band's edge.
+def _band_distance(lat: np.ndarray, lon: np.ndarray, front: pd.DataFrame, exact_within_km: float) -> np.ndarray:
+    """Distance to the contact line: exact up to `exact_within_km`, a lower bound beyond it.
 
     A point is at least (distance to a segment's nearer end - half its length) from that
-    segment, so points whose bound over all segments exceeds the buffer by three grid steps
-    cannot sit next to the edge: they keep the bound (still beyond the buffer) and skip the
-    exact, costlier computation. This cuts the work about threefold on the example.
+    segment. Points whose bound over all segments exceeds the buffer by two grid steps
+    cannot be a grid neighbour of a point inside the band (distance is 1-Lipschitz), so
+    they keep the cheap bound and the contour of the band's edge is unchanged. This cuts
+    the work about threefold on the example.
     """
     starts, ends = segments(front)
     half = haversine_km(starts[:, 0], starts[:, 1], ends[:, 0], ends[:, 1]) / 2
     to_start = distance_matrix_km(lat, lon, starts[:, 0], starts[:, 1])
     to_end = distance_matrix_km(lat, lon, ends[:, 0], ends[:, 1])
     bound = (np.minimum(to_start, to_end) - half[None, :]).min(axis=1)
-    near = bound <= buffer_km + 3 * _GRID_KM / 0.6
+    near = bound <= exact_within_km
     distance = bound.copy()
     distance[near] = distance_to_polylines_km(lat[near], lon[near], front)
     return distance
@@ -274,11 +291,17 @@ def _flow_width(troops: np.ndarray, largest: float) -> np.ndarray:
     return 0.6 + 6.0 * np.asarray(troops, float) / max(largest, 1.0)
 
 
-def _asset_classes(data, plan) -> pd.Series:
-    """Each asset's cover class: by the cover depth of its most valuable capability."""
+def cover_classes(data, plan) -> pd.Series:
+    """Each asset's cover class (index asset_id), as the map colours it.
+
+    "none": value 0 (occupied) or no capability weight; "uncovered": worth something but
+    no capability covers it; otherwise by the cover count of its most valuable capability
+    (largest max_contribution): "partial" (0, yet another capability covers it), "once" (1),
+    "layered" (2 or more). Without a plan (`plan` None): "inputs", or "none" for value 0.
+    """
     assets = data.assets
     if plan is None:
-        return pd.Series("inputs", index=assets.index)
+        return pd.Series("inputs", index=assets.index).where(assets["value"] > 0, "none")
     coverage = plan.coverage
     totals = coverage.groupby("asset_id")[["contribution", "max_contribution"]].sum()
     best = coverage.sort_values(["max_contribution", "capability"], ascending=[False, True])
@@ -297,7 +320,7 @@ def _asset_classes(data, plan) -> pd.Series:
 def _draw_assets(ax, data, plan) -> pd.Series:
     """Infrastructure: colour by cover class, marker by category, size by value."""
     assets = data.assets
-    classes = _asset_classes(data, plan)
+    classes = cover_classes(data, plan)
     top_value = max(float(assets["value"].max()), 1.0) if len(assets) else 1.0
     markers = _category_markers(assets)
     for (category, cover), group in assets.groupby([assets["category"], classes]):
@@ -488,16 +511,24 @@ def _outside(box, frame) -> float:
 
 
 def _legend(fig, data, plan, asset_classes: pd.Series, rings, flow_scale, site_scale: float) -> None:
-    """Legends in the right-hand column, one per section, stacked top to bottom."""
+    """Legends in the right-hand column, one per section, stacked top to bottom; in a
+    smaller font when the column would overflow (many air-defence types or categories)."""
+    sections = _legend_sections(data, plan, asset_classes, rings, flow_scale, site_scale)
     renderer = fig.canvas.get_renderer()
-    top = _MAP_BOX[1] + _MAP_BOX[3]
-    for heading, entries, spacing in _legend_sections(data, plan, asset_classes, rings, flow_scale, site_scale):
-        legend = fig.legend([h for h, _ in entries], [t for _, t in entries], title=heading, loc="upper left",
-                            bbox_to_anchor=(0.785, top), frameon=False, fontsize=8.5, title_fontsize=9.5,
-                            alignment="left", labelspacing=spacing, borderaxespad=0.0, borderpad=0.3,
-                            handlelength=2.2)
-        legend.get_title().set_fontweight("bold")
-        top = legend.get_window_extent(renderer).transformed(fig.transFigure.inverted()).y0 - 0.008
+    for size in (8.5, 7.0, 5.5):
+        top, legends = _MAP_BOX[1] + _MAP_BOX[3], []
+        for heading, entries, spacing in sections:
+            legend = fig.legend([h for h, _ in entries], [t for _, t in entries], title=heading, loc="upper left",
+                                bbox_to_anchor=(0.785, top), frameon=False, fontsize=size, title_fontsize=size + 1,
+                                alignment="left", labelspacing=spacing, borderaxespad=0.0, borderpad=0.3,
+                                handlelength=2.2)
+            legend.get_title().set_fontweight("bold")
+            legends.append(legend)
+            top = legend.get_window_extent(renderer).transformed(fig.transFigure.inverted()).y0 - 0.008
+        if top >= 0.0 or size == 5.5:
+            return
+        for legend in legends:
+            legend.remove()
 
 
 def _legend_sections(data, plan, asset_classes, rings, flow_scale, site_scale) -> list:
@@ -578,24 +609,31 @@ def _round_to_1_sig(x: float) -> float:
     return max(magnitude, round(x / magnitude) * magnitude)
 
 
-def _hosting_panel(fig, ax, data, plan) -> None:
-    """Under the map, when the map leaves room: what each used site hosts, in columns."""
+def _notes_panel(fig, ax, result) -> None:
+    """Under the map, when it leaves room: what each used site hosts, or, without a plan,
+    why there is none (the diagnosis). Three columns of small text."""
     box = ax.get_position()
-    room_in = (box.y0 - 0.03) * MAP_SIZE_IN[1]  # below the tick labels
-    if plan is None or plan.deployments.empty or room_in < 0.8:
+    top = box.y0 - 0.03  # below the tick labels
+    room_in = top * MAP_SIZE_IN[1]
+    if result.score is not None and not result.score.deployments.empty:
+        heading, lines, columns = "What each site hosts: site (troops): units", _hosting_lines(result.data, result.score), 3
+    elif result.diagnosis:
+        heading, lines, columns = "Why there is no plan", [f"- {reason}" for reason in result.diagnosis], 1
+    else:
         return
-    lines = _hosting_lines(data, plan)
-    per_column = max(1, int((room_in - 0.25) * 72 / 10.5))  # 7.5-pt text, 10.5-pt lines
-    columns = 3
+    if room_in < 0.8:
+        return
+    per_column = max(1, int((room_in - 0.3) * 72 / 10.0))  # 7.5-pt text on 10-pt lines
     if len(lines) > per_column * columns:
-        lines = lines[:per_column * columns - 1] + [f"... {len(lines) - per_column * columns + 1} more sites: see the Sites sheet"]
-    top = box.y0 - 0.03
-    fig.text(box.x0, top, "What each site hosts (troops: units)", fontsize=9, fontweight="bold", va="top")
-    width_chars = int(box.width * MAP_SIZE_IN[0] * 72 / columns / 4.3)  # ~4.3 pt per character at 7.5 pt
+        hidden = len(lines) - per_column * columns + 1
+        lines = lines[:per_column * columns - 1] + [f"... and {hidden} more: see the workbook"]
+    per_column = math.ceil(len(lines) / columns)
+    width_px = box.width * MAP_SIZE_IN[0] * DPI / columns - 8
+    fig.text(box.x0, top, heading, fontsize=9, fontweight="bold", va="top")
     for c in range(columns):
-        chunk = [_clip(line, width_chars) for line in lines[c * per_column:(c + 1) * per_column]]
-        fig.text(box.x0 + c * box.width / columns, top - 0.022, "\n".join(chunk), fontsize=7.5, va="top",
-                 linespacing=1.25, color="#222222")
+        chunk = [_clip(fig, line, width_px, 7.5) for line in lines[c * per_column:(c + 1) * per_column]]
+        fig.text(box.x0 + c * box.width / columns, top - 0.024, "\n".join(chunk), fontsize=7.5, va="top",
+                 linespacing=1.3, color="#222222")
 
 
 def _hosting_lines(data, plan) -> list[str]:
@@ -609,13 +647,24 @@ def _hosting_lines(data, plan) -> list[str]:
     return lines
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:max(1, width - 1)] + "…"
+def _clip(fig, text: str, width_px: float, size: float) -> str:
+    """`text` shortened with an ellipsis until it is at most `width_px` wide at `size` points."""
+    renderer, font = fig.canvas.get_renderer(), FontProperties(size=size)
+
+    def width(candidate: str) -> float:
+        return renderer.get_text_width_height_descent(candidate, font, ismath=False)[0]
+
+    full = width(text)
+    if full <= width_px:
+        return text
+    text = text[:max(1, int(len(text) * width_px / full))] + "…"  # proportional first guess
+    while len(text) > 2 and width(text) > width_px:
+        text = text[:-2].rstrip(" ,") + "…"
+    return text
 
 
 def _title(fig, result, title: str | None) -> None:
-    data, plan = result.data, result.score
-    heading = title or f"cowopt {result.mode}: {data.source}"
+    heading = title or f"cowopt {result.mode}: {result.data.source}"
     fig.text(0.025, 0.975, heading, fontsize=15, fontweight="bold", va="top")
     fig.text(0.025, 0.945, _headline(result), fontsize=10.5, va="top")
     warning = _warning_line(result)
@@ -625,7 +674,9 @@ def _title(fig, result, title: str | None) -> None:
 
 def _headline(result) -> str:
     data, plan = result.data, result.score
-    status = f"{result.status.value} ({result.detail})" if result.detail else result.status.value
+    status = result.status.value
+    if result.detail and result.detail.lower() != status:  # "infeasible (found before solving)" says it all
+        status = result.detail if result.detail.lower().startswith(status) else f"{status} ({result.detail})"
     budget = float(data.settings["budget_meur"])
     if plan is None:
         return f"{status} | no plan to draw: inputs only | budget {budget:,.0f} M EUR"
@@ -653,12 +704,28 @@ def _warning_line(result) -> str:
 
 
 def _frontier_series(ax, group: pd.DataFrame, name: str, colour: str) -> None:
-    ax.plot(group["budget_meur"], group["objective"], color=colour, linewidth=1.6, label=name, zorder=2)
-    optimal = group["status"].astype(str).str.lower().eq("optimal") if "status" in group else \
-        pd.Series(True, index=group.index)
-    ax.scatter(group.loc[optimal, "budget_meur"], group.loc[optimal, "objective"], color=colour, s=36, zorder=3)
-    ax.scatter(group.loc[~optimal, "budget_meur"], group.loc[~optimal, "objective"], facecolors="white",
-               edgecolors=colour, linewidths=1.5, s=36, zorder=3)
+    """A scenario's line; hollow points where the solver stopped unproven, x where no plan."""
+    solved = group.dropna(subset=["objective"])
+    status = group["status"].astype(str).str.lower() if "status" in group else pd.Series("optimal", index=group.index)
+    ax.plot(solved["budget_meur"], solved["objective"], color=colour, linewidth=1.6, marker="o", markersize=6,
+            label=name, zorder=2)
+    unproven = solved[status[solved.index] != "optimal"]
+    ax.scatter(unproven["budget_meur"], unproven["objective"], facecolors="white", edgecolors=colour,
+               linewidths=1.5, s=36, zorder=3)
+    failed = group[group["objective"].isna()]
+    ax.scatter(failed["budget_meur"], np.zeros(len(failed)), marker="x", color=colour, s=50, zorder=3, clip_on=False)
+
+
+def _frontier_key(frame: pd.DataFrame) -> list:
+    """Legend entries for the point styles actually used."""
+    status = frame["status"].astype(str).str.lower() if "status" in frame else pd.Series("optimal", index=frame.index)
+    handles = []
+    if (frame["objective"].notna() & (status != "optimal")).any():
+        handles.append(Line2D([], [], marker="o", linestyle="none", markerfacecolor="white", markeredgecolor="#555555",
+                              label="not proven optimal (time limit)"))
+    if frame["objective"].isna().any():
+        handles.append(Line2D([], [], marker="x", linestyle="none", color="#555555", label="no plan (infeasible / time)"))
+    return handles
 
 
 def _save(fig, path: Path) -> Path:

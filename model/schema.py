@@ -42,7 +42,7 @@ class Column:
         }[self.kind]
         if self.minimum is not None and self.maximum is not None and self.kind != FLAG:
             words += f" from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
-        elif self.minimum is not None:
+        elif self.minimum is not None and self.kind != FLAG:
             words += f" ≥ {_fmt(self.minimum)}"
         return words
 

@@ -68,22 +68,24 @@ class Solver:
             self._highs.set_instance(self.model)
             self._loaded = True
 
-    def set_start(self, x_values: dict) -> bool:
-        """Give HiGHS a MIP start: x values by index (others left for HiGHS to complete)."""
-        self.load()
-        h = self._highs._solver_model
-        var_map = self._highs._pyomo_var_to_solver_var_map
-        columns, values = [], []
-        for key, value in x_values.items():
-            var = self.model.x[key]
-            columns.append(var_map[id(var)])
-            values.append(float(value))
-        if not columns:
-            return False
+    def set_start(self, values: dict) -> bool:
+        """Give HiGHS a MIP start: {(variable name, index): value}; HiGHS completes the rest."""
         import highspy
         import numpy as np
 
-        status = h.setSolution(len(columns), np.asarray(columns, dtype=np.int32), np.asarray(values, dtype=float))
+        self.load()
+        var_map = self._highs._pyomo_var_to_solver_var_map
+        columns, numbers = [], []
+        for (name, key), value in values.items():
+            component = getattr(self.model, name, None)
+            if component is None or key not in component:
+                continue
+            columns.append(var_map[id(component[key])])
+            numbers.append(float(value))
+        if not columns:
+            return False
+        status = self._highs._solver_model.setSolution(
+            len(columns), np.asarray(columns, dtype=np.int32), np.asarray(numbers, dtype=float))
         return status != highspy.HighsStatus.kError
 
     def solve(self) -> SolverOutcome:
@@ -107,16 +109,18 @@ class Solver:
         h = self._highs._solver_model
         model_status = h.getModelStatus()
         info = h.getInfo()
-        has_plan = info.primal_solution_status == 2
+        has_plan = info.primal_solution_status == 2 or model_status == highspy.HighsModelStatus.kModelEmpty
         status = _status(model_status, has_plan)
-        objective = info.objective_function_value if has_plan else None
+        objective = (info.objective_function_value if info.primal_solution_status == 2 else 0.0) if has_plan else None
         bound = info.mip_dual_bound if info.mip_node_count >= 0 else objective
         gap = info.mip_gap if info.mip_node_count >= 0 else (0.0 if status == Status.OPTIMAL else None)
         if gap is not None and (math.isinf(gap) or math.isnan(gap)):
             gap = None
         outcome = SolverOutcome(status, h.modelStatusToString(model_status), objective, bound, gap, seconds,
                                 info.mip_node_count if info.mip_node_count >= 0 else None, "HiGHS", highs_version())
-        if has_plan:
+        if model_status == highspy.HighsModelStatus.kModelEmpty:
+            outcome.values = {name: {} for name in _VARIABLES}
+        elif has_plan:
             self._highs._load_vars()
             outcome.values = _values(self.model)
         return outcome
@@ -127,6 +131,8 @@ def _status(model_status, has_plan: bool) -> Status:
 
     s = highspy.HighsModelStatus
     if model_status == s.kOptimal:
+        return Status.OPTIMAL
+    if model_status == s.kModelEmpty:  # nothing can be placed: the empty plan is the answer
         return Status.OPTIMAL
     if model_status in (s.kInfeasible,):
         return Status.INFEASIBLE
@@ -140,10 +146,12 @@ def _status(model_status, has_plan: bool) -> Status:
     return Status.ERROR
 
 
+_VARIABLES = ("w", "y", "z", "f", "o", "rule_short", "rule_excess")
+
+
 def _values(model: pyo.ConcreteModel) -> dict:
     """Plain numbers of the decision variables; nothing Pyomo past this point."""
     def read(var) -> dict:
         return {key: var[key].value for key in var if var[key].value is not None}
 
-    names = ("x", "w", "y", "z", "f", "o", "rule_short", "rule_excess")
-    return {name: read(getattr(model, name)) for name in names if hasattr(model, name)}
+    return {name: read(getattr(model, name)) for name in _VARIABLES if hasattr(model, name)}

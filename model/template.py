@@ -55,18 +55,28 @@ _REFERENCE_WORDS = {
 }
 
 _INTRO = (
-    "One sheet per table. Row 1 is the header, one record per row below it; do not rename "
-    "sheets or columns (case and surrounding spaces do not matter). Extra columns and extra "
-    "sheets are ignored, so you may keep notes beside the data.",
-    "Units are in the column names: _km kilometres, _meur millions of euros for the planning "
-    "horizon, _troops soldiers. Coordinates are WGS84 decimal degrees.",
-    "Flags are 0 or 1 (TRUE/FALSE and yes/no are accepted too). A blank optional cell takes the "
-    "default listed below; a blank required cell is an error.",
+    (
+        "One sheet per table. Row 1 is the header, one record per row below it; do not rename "
+        "sheets or columns (case and surrounding spaces do not matter). Extra columns and extra "
+        "sheets are ignored, so you may keep notes beside the data."
+    ),
+    (
+        "Units are in the column names: _km kilometres, _meur millions of euros for the planning "
+        "horizon, _troops soldiers. Coordinates are WGS84 decimal degrees."
+    ),
+    (
+        "Flags are 0 or 1 (TRUE/FALSE and yes/no are accepted too). A blank optional cell takes "
+        "the default listed below; a blank required cell is an error."
+    ),
     "Sheets Routes, Rules and Scenarios are optional: leave them empty if you do not need them.",
-    "Formulas are fine when the file is saved by Excel or LibreOffice (they store the value); "
-    "files written by scripts that do not calculate formulas are refused cell by cell.",
-    "Check the workbook with `cowopt validate FILE`: every problem is listed with its sheet and "
-    "cell. Then `cowopt solve FILE -o outputs/run`.",
+    (
+        "Formulas are fine when the file is saved by Excel or LibreOffice (they store the value); "
+        "files written by scripts that do not calculate formulas are refused cell by cell."
+    ),
+    (
+        "Check the workbook with `cowopt validate FILE`: every problem is listed with its sheet "
+        "and cell. Then `cowopt solve FILE -o outputs/run`."
+    ),
 )
 
 
@@ -74,7 +84,9 @@ def write_template(path: Path, tables: dict | None = None) -> Path:
     """Write the annotated input workbook to `path` (atomically) and return `path`.
 
     `tables` (sheet name -> DataFrame or dict of columns) fills the sheets; without it the data
-    sheets are empty and Settings lists every key with its default.
+    sheets are empty and Settings lists every key with its default. Contract columns come first
+    in contract order, then a table's extra columns; extra tables become extra sheets (except
+    ones named Instructions or Lists, which the template owns).
     """
     path = Path(path)
     tables = _normalise_tables(tables or {})
@@ -287,9 +299,9 @@ def _width(sheet: Worksheet, column: int, rows: int) -> float:
 
 def _default_words(default: object) -> str:
     if default is None:
-        return "none"
+        return "(none)"
     if default == "":
-        return "empty"
+        return "(empty)"
     return str(default)
 
 
@@ -361,7 +373,7 @@ def _write_instructions(sheet: Worksheet) -> None:
     _block(sheet, row + 1, "Settings keys (sheet Settings: one row per key, value in column value)",
            ("key", "kind", "required", "default", "unit", "allowed values", "description"),
            [_setting_row(s) for s in schema.SETTINGS])
-    for letter, width in zip("ABCDEFGH", (24, 24, 22, 16, 12, 12, 48, 80)):
+    for letter, width in zip("ABCDEFGH", (24, 24, 22, 16, 12, 12, 48, 80), strict=True):
         sheet.column_dimensions[letter].width = width
 
 
@@ -388,6 +400,8 @@ def _column_row(spec: Sheet, column: Column) -> tuple:
 def _setting_row(spec: schema.Setting) -> tuple:
     if spec.key == "coverage_level_weights":
         allowed = "comma-separated positive weights, not increasing, e.g. 1,0.5"
+    elif spec.kind == FLAG:
+        allowed = "0 or 1"  # Column.expected would add the flag's bounds ("0 or 1 ≥ 0")
     else:
         allowed = Column(spec.key, spec.kind, "", minimum=spec.minimum, maximum=spec.maximum).expected
     default = "" if spec.default is None else spec.default

@@ -213,8 +213,8 @@ def _raw_sheet(name: str, grid: list[list[object]], uncached: set[str]) -> RawSh
     formula_rows = {int(re.sub(r"[A-Z]+", "", ref)) for ref in uncached}
     present = {number for number, _ in rows}
     for number in sorted(formula_rows - present):
-        if number - 1 > header_index and number - 1 < len(grid):
-            rows.append((number, list(grid[number - 1])))
+        if number - 1 > header_index:  # calamine's grid may stop above a formula-only last row
+            rows.append((number, list(grid[number - 1]) if number - 1 < len(grid) else []))
     rows.sort(key=lambda item: item[0])
     return RawSheet(name, columns, rows, uncached)
 

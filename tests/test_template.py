@@ -44,8 +44,6 @@ def test_empty_template_loads_with_only_the_expected_problems(empty_template: Pa
     assert all(p.file == "template.xlsx" for p in problems)
 
 
-@pytest.mark.xfail(strict=True, reason="data.py: pandas 3 turns None in a text column into NaN, so a "
-                   "blank Settings value is reported as 'got nan' instead of 'is blank'")
 def test_empty_template_says_the_required_settings_are_blank(empty_template: Path) -> None:
     messages = {p.cell: p.message for p in _problems(empty_template) if p.sheet == "Settings"}
     assert messages["B2"] == "budget_meur is blank; expected a number from 0 to 1000000000"
@@ -55,7 +53,7 @@ def test_empty_template_prefills_every_settings_key(empty_template: Path) -> Non
     sheet = openpyxl.load_workbook(empty_template)["Settings"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rows] == [s.key for s in schema.SETTINGS]
-    for (key, value, unit, description), spec in zip(rows, schema.SETTINGS):
+    for (_, value, unit, description), spec in zip(rows, schema.SETTINGS, strict=True):
         assert value == spec.default  # None (blank) for budget_meur and mission_troops_max
         assert unit == spec.unit
         assert spec.description in description
@@ -97,7 +95,7 @@ def test_data_sheets_have_frozen_bold_annotated_headers(empty_template: Path) ->
         assert sheet.freeze_panes == "A2", spec.name
         headers = [cell.value for cell in sheet[1]]
         assert headers == [c.name for c in spec.columns], spec.name
-        for cell, column in zip(sheet[1], spec.columns):
+        for cell, column in zip(sheet[1], spec.columns, strict=True):
             assert cell.font.bold, f"{spec.name}!{cell.coordinate}"
             assert column.description in cell.comment.text
             assert sheet.column_dimensions[cell.column_letter].width >= len(column.name)
@@ -149,3 +147,5 @@ def test_instructions_list_every_column_and_setting(empty_template: Path) -> Non
     assert cost[3] == "M EUR"
     deployable = next(r for r in rows if r[:2] == ("Sites", "deployable"))
     assert deployable[4:6] == ("optional", "1")
+    assert keys["require_core_lead"][5] == "0 or 1"
+    assert keys["budget_meur"][2:6] == ("required", None, "M EUR", "a number from 0 to 1000000000")

@@ -22,8 +22,8 @@ import cowopt
 from cowopt.errors import Problem
 from cowopt.template import write_template
 
-FORMULA_MESSAGE = ("holds a formula with no saved value (the file was written by a tool that does not "
-                   "calculate); open and save it in Excel or LibreOffice")
+FORMULA_MESSAGE = re.compile(r"\w+ holds a formula with no saved value \(the file was written by a tool that "
+                             r"does not calculate\); open and save it in Excel or LibreOffice")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -109,7 +109,7 @@ ONE_ERROR = [
      'coverage_level_weights weights must not increase from one level to the next, got "0.5,1"'),
     ("level-weights-text", _setting("coverage_level_weights", "high,low"), "Settings", "B6",
      "coverage_level_weights must be comma-separated positive weights such as '1,0.5', got \"high,low\""),
-    ("mission-min-above-max", _setting("mission_troops_min", 6000), "Settings", None,
+    ("mission-min-above-max", _setting("mission_troops_min", 6000), "Settings", "B4",
      "mission_troops_min (6000) is larger than mission_troops_max (5000)"),
     ("rule-min-above-max", _rules(rule_id=["r1"], item=["hospital"], min_count=[3], max_count=[1]), "Rules", "H2",
      "rule r1: max_count 1 is below min_count 3"),
@@ -156,8 +156,6 @@ def test_uncached_formula_is_reported_not_read_as_blank(tmp_path: Path, tiny_tab
     assert_reported(problems, "Frontline", "A3", "line_id is blank; expected an identifier (text)")
 
 
-@pytest.mark.xfail(strict=True, reason="workbook.py _raw_sheet: calamine's grid ends at the last cell with "
-                   "a value, so a formula-only row below it is dropped without a word")
 def test_uncached_formula_in_a_last_row_is_reported(tmp_path: Path, tiny_tables: dict) -> None:
     def plant(book: openpyxl.Workbook) -> None:
         book["Frontline"]["C4"] = "=46+0"  # below the last row with a value
@@ -202,23 +200,17 @@ def test_many_errors_in_different_sheets_are_reported_together(tmp_path: Path, t
 # --------------------------------------------------------------------------- known gaps (xfail)
 
 
-@pytest.mark.xfail(strict=True, reason="data.py: pandas 3 stores a blank text cell as NaN, so a blank "
-                   "optional Settings value fails ('got nan') instead of taking its default")
 def test_blank_optional_setting_takes_its_default(tmp_path: Path, tiny_tables: dict) -> None:
     _setting("mission_troops_min", None)(tiny_tables)
     assert cowopt.load(write(tmp_path, tiny_tables)).settings["mission_troops_min"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="data.py: with another rule giving a number, a blank min_count "
-                   "is NaN (not None), so a rule with neither min_count nor max_count passes unreported")
 def test_rule_without_min_or_max_is_reported(tmp_path: Path, tiny_tables: dict) -> None:
     _rules(rule_id=["r1", "r2"], item=["hospital", "sam"], min_count=[None, 1], max_count=[None, None])(tiny_tables)
     assert_reported(problems_of(write(tmp_path, tiny_tables)), "Rules", "G2",
                     "rule r1 has neither min_count nor max_count; give at least one")
 
 
-@pytest.mark.xfail(strict=True, reason="data.py: mission_troops_min > mission_troops_max names no cell; "
-                   "the planner should be sent to the mission_troops_min value (Settings!B4)")
 def test_mission_min_above_max_names_the_cell(tmp_path: Path, tiny_tables: dict) -> None:
     _setting("mission_troops_min", 6000)(tiny_tables)
     problems = problems_of(write(tmp_path, tiny_tables))
@@ -307,3 +299,11 @@ def test_sheet_names_match_ignoring_case_and_spaces(tmp_path: Path, tiny_tables:
     data = cowopt.load(edit(write(tmp_path, tiny_tables), rename))
     assert list(data.sites.index) == ["S1", "S2", "S3"]
     assert len(data.weights) == 4
+
+
+def test_blank_reference_is_reported_once(tmp_path: Path, tiny_tables: dict) -> None:
+    tiny_tables["Inventory"]["state"][1] = None
+    problems = problems_of(write(tmp_path, tiny_tables))
+    assert [(p.sheet, p.cell, p.message) for p in problems] == [
+        ("Inventory", "A3", "state is blank; expected an identifier (text)"),
+    ]
