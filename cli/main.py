@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -173,12 +174,15 @@ def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, 
     out_dir = out_dir or default_out_dir(inputs)
     protected = [inputs] + ([fix_plan] if fix_plan else [])
     _guard_outputs(out_dir, protected, ["plan.xlsx", "diagnosis.xlsx"])
+    started = time.perf_counter()
     data = cowopt.load(inputs)
+    read_seconds = time.perf_counter() - started
     fixed = fixed_from_plan(fix_plan) if fix_plan else None
     spinner, progress = _progress()
     with spinner:
         result = cowopt.solve(data, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads,
                               fixed=fixed, fix_exact=fix_exact, progress=progress)
+        result.seconds["read"] = read_seconds
         if result.has_plan:
             progress("writing the plan workbook")
             written, map_path = _write_outputs(result, out_dir, no_map)
@@ -212,6 +216,20 @@ def exit_code(result) -> int:
     return EXIT_NO_PLAN
 
 
+def _format_figure(label: str, value, note: str) -> str:
+    if value is None:
+        return "—"
+    if note == "share" or label.startswith("coverage share"):
+        return f"{value:.1%}"
+    if label == "gap":
+        return f"{value:.2e}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
 def _print_summary(result, written) -> None:
     from rich.table import Table
 
@@ -226,9 +244,7 @@ def _print_summary(result, written) -> None:
              "violations", "unmet rules", "gap", "solve_seconds"}
     for label, value, note in summary_rows(result):
         if label in shown or label.startswith("coverage share"):
-            text = f"{value:.1%}" if (note == "share" or label.startswith("coverage share")) and isinstance(value, float) else (
-                f"{value:,.2f}" if isinstance(value, float) else str(value))
-            table.add_row(label, text, "" if note == "share" else str(note))
+            table.add_row(label, _format_figure(label, value, note), "" if note == "share" else str(note))
     console.print(table)
     if result.score is not None:
         for violation in result.score.violations:
@@ -263,6 +279,76 @@ def evaluate(inputs, plan, out_dir, no_map, as_json) -> None:
     if out_dir:
         written, map_path = _write_outputs(result, out_dir, no_map)
     _finish(result, written, map_path, as_json)
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@click.option("--budgets", help="Budgets in M EUR: '500,1000,2000' or START:STOP:STEP (stop included).")
+@click.option("--scenarios", "scenario_list", is_flag=False, flag_value="*", default=None,
+              help="Scenario names from the Scenarios sheet, comma-separated; alone: all of them.")
+@out_option
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel local processes (default: number of cores).")
+@click.option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run the variants on a cluster.")
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds per variant.")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap per variant.")
+@click.option("--rebuild", is_flag=True, help="Rebuild the model for every budget (for comparison; slower).")
+@map_option
+@json_option
+@handle_errors
+def sweep(inputs, budgets, scenario_list, out_dir, workers, scheduler, time_limit_s, mip_gap, rebuild, no_map, as_json) -> None:
+    """Run budget variants and/or scenarios; write frontier.xlsx, frontier.png and each variant's plan."""
+    import cowopt
+    from cowopt import scenarios as scenarios_mod
+    from cowopt.errors import CowoptError
+    from cowopt.sensitivity import frontier_table, parse_budgets, plan_variants, run_variants
+    from cowopt.sweep_report import write_sweep
+
+    if not budgets and scenario_list is None:
+        raise CowoptError("give --budgets, --scenarios, or both")
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-sweep"
+    _guard_outputs(out_dir, [inputs], ["frontier.xlsx"])
+    data = cowopt.load(inputs)
+    budget_list = parse_budgets(budgets) if budgets else None
+    names = None
+    if scenario_list is not None:
+        names = scenarios_mod.names(data) if scenario_list == "*" else [n.strip() for n in scenario_list.split(",") if n.strip()]
+        if not names:
+            raise CowoptError(f"{inputs.name} has no Scenarios sheet rows; nothing to sweep")
+    variants = plan_variants(data, budget_list, names)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_console()) as bar:
+        task = bar.add_task(f"solving {len(variants)} variants", total=len(variants))
+        pairs = run_variants(data, variants, workers, scheduler, time_limit_s, mip_gap, rebuild,
+                             progress=lambda done, total, name: bar.update(task, completed=done, description=f"done: {name}"))
+        bar.update(task, description="writing the frontier and the plans")
+        frontier = frontier_table(pairs)
+        written = write_sweep(frontier, pairs, out_dir, no_map=no_map)
+    if as_json:
+        click.echo(frontier.to_json(orient="records", indent=2))
+    else:
+        _print_frontier(frontier, written)
+    failed = frontier["status"].isin(["error", "no_plan_in_time"]).all()
+    sys.exit(EXIT_NO_PLAN if failed else EXIT_OK)
+
+
+def _print_frontier(frontier, written) -> None:
+    from rich.table import Table
+
+    table = Table(title="cowopt sweep")
+    for column in ("variant", "status", "objective", "marginal_per_meur", "troops", "cost_meur", "gap", "solve_seconds"):
+        table.add_column(column, justify="left" if column in ("variant", "status") else "right")
+    for row in frontier.itertuples(index=False):
+        def fmt(value, spec):
+            return "—" if value is None or value != value else format(value, spec)
+        table.add_row(row.variant, row.status, fmt(getattr(row, "objective", None), ",.1f"),
+                      fmt(getattr(row, "marginal_per_meur", None), ".3f"), fmt(getattr(row, "troops", None), ",.0f"),
+                      fmt(getattr(row, "cost_meur", None), ",.1f"), fmt(getattr(row, "gap", None), ".1e"),
+                      fmt(getattr(row, "solve_seconds", None), ".1f"))
+    console = _console()
+    console.print(table)
+    console.print(f"written: {written}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,11 @@ from matplotlib.transforms import Bbox
 
 from .geometry import EARTH_RADIUS_KM, distance_matrix_km, distance_to_polylines_km, haversine_km, segments
 from .workbook import write_atomically
+
+if TYPE_CHECKING:
+    from .api import PlanResult
+    from .data import InputData
+    from .evaluate import PlanScore
 
 DPI = 100
 MAP_SIZE_IN = (14.0, 10.0)  # 1400 x 1000 px
@@ -75,7 +81,7 @@ class _Label:
 # ---------------------------------------------------------------------------- public API
 
 
-def draw_map(result, path: Path, title: str | None = None) -> Path:
+def draw_map(result: PlanResult, path: Path, title: str | None = None) -> Path:
     """Draw the plan (or, when `result.score` is None, the inputs alone) to a PNG at `path`.
 
     `result` is a `cowopt.api.PlanResult`. The image is MAP_SIZE_IN at DPI (1400 x 1000 px),
@@ -279,10 +285,10 @@ def _draw_flows(ax, data, plan) -> float | None:
         return None
     largest = float(flows["troops"].max())
     entries, sites = data.entry_points, data.sites
-    segments = [[(entries.at[e, "lon"], entries.at[e, "lat"]), (sites.at[s, "lon"], sites.at[s, "lat"])]
+    lines = [[(entries.at[e, "lon"], entries.at[e, "lat"]), (sites.at[s, "lon"], sites.at[s, "lat"])]
                 for e, s in zip(flows["entry_id"], flows["site_id"])]
     widths = _flow_width(flows["troops"].to_numpy(float), largest)
-    ax.add_collection(LineCollection(segments, linewidths=widths, colors=_FLOW_COLOUR, alpha=0.4,
+    ax.add_collection(LineCollection(lines, linewidths=widths, colors=_FLOW_COLOUR, alpha=0.4,
                                      capstyle="round", zorder=4))
     return largest
 
@@ -291,7 +297,7 @@ def _flow_width(troops: np.ndarray, largest: float) -> np.ndarray:
     return 0.6 + 6.0 * np.asarray(troops, float) / max(largest, 1.0)
 
 
-def cover_classes(data, plan) -> pd.Series:
+def cover_classes(data: InputData, plan: PlanScore | None) -> pd.Series:
     """Each asset's cover class (index asset_id), as the map colours it.
 
     "none": value 0 (occupied) or no capability weight; "uncovered": worth something but

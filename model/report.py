@@ -96,7 +96,7 @@ def summary_rows(result: PlanResult) -> list[tuple[str, object, str]]:
             ("violations", len(s.violations), "see the Violations sheet" if s.violations else "none"),
             ("unmet rules", int((s.rules["status"] != "met").sum()), "see the Rules sheet"),
         ]
-        rows += [(f"coverage share: {cap}", share, "share of value covered at least once")
+        rows += [(f"coverage share: {cap}", share, "of value covered at least once")
                  for cap, share in sorted(s.capability_shares.items())]
     if o is not None:
         rows += [
