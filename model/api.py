@@ -60,8 +60,10 @@ class PlanResult:
             "troops": s.troops if s else None,
             "cost_meur": round(s.cost_meur, 6) if s else None,
             "budget_meur": float(self.data.settings["budget_meur"]),
+            "rule_penalty": round(s.rule_penalty, 6) if s else None,
             "gap": o.gap if o else None,
-            "bound": o.bound if o else None,
+            "solver_objective": o.objective if o else None,  # coverage - penalties - cost tie-break
+            "solver_bound": o.bound if o else None,
             "solver": f"{o.solver} {o.solver_version}" if o else f"HiGHS {highs_version()}",
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "violations": [str(v) for v in s.violations] if s else [],

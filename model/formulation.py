@@ -230,14 +230,14 @@ def _define_budget(model, data, index: ModelIndex) -> None:
 
 def rule_terms(data: InputData, rule, index: ModelIndex) -> tuple[str, list]:
     """The variables a rule counts: ("w", [(n,k)]) when it names no site or region, else ("y", [(k,s,g)])."""
-    caps = data.items["capabilities"]
+    caps = data.items["capabilities"].to_dict()
 
     def item_ok(k):
         return (not rule["item"] or k == rule["item"]) and (not rule["capability"] or rule["capability"] in caps[k])
 
     if not (rule["site_id"] or rule["region"]):
         return "w", [(n, k) for n, k in index.sends if (not rule["state"] or n == rule["state"]) and item_ok(k)]
-    region = data.sites["region"]
+    region = data.sites["region"].to_dict()
     group = index.group_of.get(rule["state"]) if rule["state"] else None
     return "y", [(k, s, g) for k, s, g in index.stands
                  if item_ok(k) and (not rule["site_id"] or s == rule["site_id"])

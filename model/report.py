@@ -22,6 +22,7 @@ _FORMATS = {
     "value": "#,##0.0", "weight": "0.00", "contribution": "#,##0.0", "max_contribution": "#,##0.0",
     "lat": "0.0000", "lon": "0.0000", "penalty": "#,##0.0", "share": "0.0%", "shortfall": "0", "excess": "0",
 }
+_EXTRA_FORMATS = ("0.00E+00", "#,##0.000", "0.0%", "#,##0.0", "#,##0")
 
 
 def write_plan(result: PlanResult, out_dir: Path, map_png: Path | None = None) -> Path:
@@ -45,6 +46,9 @@ def _write(result: PlanResult, path: Path, map_png: Path | None) -> None:
     if map_png is not None and Path(map_png).exists():
         sheet = book.add_worksheet("Map")
         sheet.insert_image("A1", str(map_png), {"x_scale": 0.75, "y_scale": 0.75})
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 1)  # the map prints on one page for a briefing
+        sheet.print_area(0, 0, 50, 16)
     score = result.score
     if score is not None:
         _table(book, styles, "Deployments", score.deployments,
@@ -75,7 +79,7 @@ def _styles(book) -> dict:
         "note": book.add_format({"italic": True, "font_color": "#555555"}),
         "bad": book.add_format({"bg_color": "#F8CBAD"}),
         "good": book.add_format({"bg_color": "#C6EFCE"}),
-        **{name: book.add_format({"num_format": fmt}) for name, fmt in set((f, f) for f in _FORMATS.values())},
+        **{fmt: book.add_format({"num_format": fmt}) for fmt in set(_FORMATS.values()) | set(_EXTRA_FORMATS)},
     }
 
 
@@ -101,7 +105,8 @@ def summary_rows(result: PlanResult) -> list[tuple[str, object, str]]:
     if o is not None:
         rows += [
             ("gap", o.gap, "relative MIP gap reported by HiGHS"),
-            ("bound", o.bound, "best possible objective (incl. cost tie-break)"),
+            ("solver objective", o.objective, "what HiGHS maximised: coverage − soft-rule penalties − cost tie-break"),
+            ("solver bound", o.bound, "HiGHS's proven upper bound on the solver objective"),
             ("solve_seconds", round(o.seconds, 3), "s"),
             ("solver", f"{o.solver} {o.solver_version}", "through Pyomo (pyomo.contrib.solver)"),
         ]
@@ -127,14 +132,17 @@ def _summary_sheet(book, styles, result: PlanResult) -> None:
         fmt = styles["0.0%"] if (note == "share" or label.startswith("coverage share")) else None
         fmt = styles["#,##0.0"] if label in ("cost_meur", "budget_meur") else fmt
         fmt = styles["#,##0"] if label == "troops" else fmt
+        fmt = styles["0.00E+00"] if label == "gap" else fmt
+        fmt = styles["#,##0.000"] if label in ("solver objective", "solver bound") else fmt
         if label == "status":
             fmt = styles["good"] if value == "optimal" else styles["bad"]
         _write_cell(sheet, i, 1, value, fmt)
         sheet.write(i, 2, "" if note == "share" else note, styles["note"])
     sheet.set_column(0, 0, 32)
-    sheet.set_column(1, 1, 22)
-    sheet.set_column(2, 2, 60)
+    sheet.set_column(1, 1, 24)
+    sheet.set_column(2, 2, 70)
     sheet.freeze_panes(3, 0)
+    _print_setup(sheet)
     sheet.activate()
 
 
@@ -172,6 +180,15 @@ def _table(book, styles, name: str, frame: pd.DataFrame, note: str | None = None
         sheet.conditional_format(1, 0, len(frame), len(columns) - 1, _row_rule(columns.index(column), value, styles[style]))
     if note:
         sheet.write(0, len(columns) + 1, note, styles["note"])
+    _print_setup(sheet)
+    sheet.repeat_rows(0)
+
+
+def _print_setup(sheet) -> None:
+    """Printed or exported to PDF, a table sheet is landscape and as wide as the page."""
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
 
 
 def _row_rule(column: int, value, fmt) -> dict:

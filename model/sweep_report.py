@@ -41,13 +41,13 @@ def write_sweep(frontier: pd.DataFrame, pairs, out_dir, no_map: bool = True) -> 
         if not no_map:
             from .plots import draw_map
 
-            map_png = write_atomically(folder / "map.png", lambda temp, r=r, v=v: draw_map(r, temp, title=v.name))
+            map_png = draw_map(r, folder / "map.png", title=v.name)
         write_plan(r, folder, map_png)
     png = None
     if frontier["objective"].notna().any() if "objective" in frontier else False:
         from .plots import draw_frontier
 
-        png = write_atomically(out_dir / "frontier.png", lambda temp: draw_frontier(frontier, temp))
+        png = draw_frontier(frontier, out_dir / "frontier.png")
     target = out_dir / "frontier.xlsx"
     write_atomically(target, lambda temp: _write_frontier(frontier, deployments_side_by_side(pairs), temp, png))
     return target

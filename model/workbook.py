@@ -245,6 +245,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     temp_path = Path(temp)
     try:
         yield temp_path
+        # mkstemp makes the file private (0600); a plan is shared like any file the user saves
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_path, 0o666 & ~umask)
         os.replace(temp_path, target)
     finally:
         if temp_path.exists():
