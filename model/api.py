@@ -21,6 +21,7 @@ from .data import InputData, load
 from .errors import InputError, Problem
 from .evaluate import PlanScore, deployments_table, score
 from .formulation import ModelIndex, build_model, split_deployments
+from .greedy import greedy_start, start_coverage
 from .solve import Solver, SolverOutcome, Status, highs_version
 
 logger = logging.getLogger(__name__)
@@ -88,10 +89,12 @@ def solve(
     threads: int | None = None,
     fixed: dict | None = None,
     fix_exact: bool = False,
+    start_plan: bool = True,
     progress: Progress = None,
 ) -> PlanResult:
     """Optimise the allocation. `fixed` maps (state, item, site_id) -> count kept as a minimum
-    (or exactly with fix_exact). Returns a PlanResult whose status says what happened."""
+    (or exactly with fix_exact). `start_plan` gives HiGHS a greedy plan as a MIP start.
+    Returns a PlanResult whose status says what happened."""
     seconds = {}
     started = time.perf_counter()
     data = load(inputs) if not isinstance(inputs, InputData) else inputs
@@ -112,6 +115,12 @@ def solve(
     seconds["build"] = time.perf_counter() - started
     _tell(progress, f"solving with HiGHS (time limit {data.settings['time_limit_s']:g} s, gap {data.settings['mip_gap']:g})")
     solver = Solver(model, data.settings["time_limit_s"], data.settings["mip_gap"], threads)
+    if start_plan:
+        started = time.perf_counter()
+        start = greedy_start(data, cands, index)
+        solver.set_start(start)
+        seconds["greedy"] = time.perf_counter() - started
+        _tell(progress, f"greedy start: coverage {start_coverage(data, cands, start):,.1f}")
     outcome = solver.solve()
     seconds["solve"] = outcome.seconds
     return finish(data, cands, index, outcome, seconds, progress)

@@ -25,6 +25,7 @@ from . import candidates as candidates_mod
 from .data import InputData
 from .errors import CowoptError, InputError, Problem
 from .formulation import build_model
+from .greedy import greedy_start, start_coverage
 from .solve import Solver
 
 logger = logging.getLogger(__name__)
@@ -133,8 +134,10 @@ def _warm_chain(data: InputData, chain: list[Variant], threads) -> list[tuple[Va
                                           None, diagnosis=reasons)))
             continue
         model.budget_meur.set_value(float(v.budget_meur))
-        if start:
-            solver.set_start(start)
+        greedy = greedy_start(variant_data, cands, index)
+        if not start or start_coverage(variant_data, cands, greedy) > start_coverage(variant_data, cands, start):
+            start = greedy  # the better of the greedy plan and the previous optimum
+        solver.set_start(start)
         outcome = solver.solve()
         seconds = {"build": build_seconds, "solve": outcome.seconds}
         build_seconds = 0.0  # built once per chain
