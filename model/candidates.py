@@ -112,14 +112,27 @@ def build(data: InputData) -> Candidates:
 
     item_site_cover = _item_site_cover(data, site_asset, placements)
     worth = _worth(data)
-    cover_options: dict = {}
-    for (item, s), covered in item_site_cover.items():
-        for cap in data.items.loc[item, "capabilities"]:
-            for a in covered:
-                if (a, cap) in worth:
-                    cover_options.setdefault((a, cap), []).append((item, s))
-    cover_options = {k: tuple(v) for k, v in cover_options.items()}
+    cover_options = _cover_options(data, item_site_cover, worth)
     return Candidates(front_km, site_asset, routes, reachable, placements, item_site_cover, cover_options, worth)
+
+
+def _cover_options(data: InputData, item_site_cover: dict, worth: dict) -> dict:
+    """(asset, capability) -> the (item, site) pairs that cover it, for cells worth something."""
+    worth_caps: dict = {}
+    for a, cap in worth:
+        worth_caps.setdefault(cap, set()).add(a)
+    options: dict = {}
+    capabilities = data.items["capabilities"].to_dict()
+    for (item, s), covered in item_site_cover.items():
+        pair = (item, s)
+        for cap in capabilities[item]:
+            valued = worth_caps.get(cap)
+            if not valued:
+                continue
+            for a in covered:
+                if a in valued:
+                    options.setdefault((a, cap), []).append(pair)
+    return {key: tuple(value) for key, value in options.items()}
 
 
 def _item_site_cover(data: InputData, site_asset: pd.DataFrame, placements: pd.DataFrame) -> dict:
@@ -137,12 +150,8 @@ def _item_site_cover(data: InputData, site_asset: pd.DataFrame, placements: pd.D
 
 def _worth(data: InputData) -> dict:
     """value_i * weight[category_i, c] for every (asset, capability) worth something."""
-    weights = data.weights.groupby(["category", "capability"])["weight"].sum()
-    worth = {}
-    for a in data.assets.itertuples(index=False):
-        if a.value <= 0 or a.category not in weights.index.get_level_values(0):
-            continue
-        for cap, w in weights.loc[a.category].items():
-            if w > 0:
-                worth[(a.asset_id, cap)] = float(a.value) * float(w)
-    return worth
+    weights = data.weights.groupby(["category", "capability"], as_index=False)["weight"].sum()
+    assets = data.assets[data.assets["value"] > 0][["asset_id", "category", "value"]]
+    cells = assets.merge(weights[weights["weight"] > 0], on="category")
+    worth = cells["value"].to_numpy(float) * cells["weight"].to_numpy(float)
+    return dict(zip(zip(cells["asset_id"], cells["capability"]), worth.tolist()))

@@ -150,9 +150,19 @@ def _define_placements(model, data, index: ModelIndex, fixed: dict, fix_exact: b
         var.setlb(count)
         if fix_exact:
             var.setub(count)
+    # u[k,s] = units of k at s from any group: coverage and sites read u, so their rows carry
+    # one term per (item, site) however many state groups there are
+    model.KS = pyo.Set(initialize=list(index.by_item_site), dimen=2, ordered=True, doc="(item, site) allowed")
+    model.u = pyo.Var(model.KS, domain=pyo.NonNegativeReals, doc="units of item k at site s (all groups)")
+    model.eq_units_at_site = pyo.Constraint(
+        model.KS, rule=lambda m, k, s: m.u[k, s] == sum(m.y[t] for t in index.by_item_site[(k, s)]),
+        doc="units at a site, summed over state groups")
     troops = data.items["troops"].to_dict()
+    items_at = defaultdict(list)
+    for k, s in index.by_item_site:
+        items_at[s].append(k)
     model.troops_at_site = pyo.Expression(
-        list(index.by_site), rule=lambda m, s: sum(troops[k] * m.y[t] for t in index.by_site[s] for k in (t[0],)),
+        list(index.by_site), rule=lambda m, s: sum(troops[k] * m.u[k, s] for k in items_at[s]),
         doc="troops placed at site s")
 
 
@@ -195,8 +205,7 @@ def _define_coverage(model, data, candidates: Candidates, index: ModelIndex) -> 
     model.z = pyo.Var(model.A, model.L, bounds=(0, 1), doc="asset i covered by capability c at level l")
 
     def covering(m, a, c):
-        units = sum(m.y[t] for pair in candidates.cover_options[(a, c)] for t in index.by_item_site[pair])
-        return sum(m.z[a, c, l] for l in m.L) <= units
+        return sum(m.z[a, c, l] for l in m.L) <= sum(m.u[pair] for pair in candidates.cover_options[(a, c)])
 
     model.ineq_coverage = pyo.Constraint(model.A, rule=covering, doc="coverage levels need covering units")
 

@@ -1,32 +1,49 @@
 """Reading a workbook into raw sheets, safely; writing files atomically.
 
-No model logic here. A workbook is checked before it is parsed (is it a zip, is it encrypted,
-does it inflate beyond reason), then read with python-calamine (cached cell values, ~10x
-faster than openpyxl). Formula cells that carry no cached value (files written by tools that
-do not compute formulas) are found in the sheet XML and reported by cell, never read as blank.
+No model logic here. A workbook is checked before it is parsed, in three steps, each cheap:
+1. the container: is it a zip at all (else say what it is: empty, PDF, text, .xls, encrypted),
+   do its declared sizes stay sane, and does every part really inflate to no more than it
+   declares (a forged header cannot smuggle a zip bomb past the size check) with no DTD or
+   entity declaration in any XML part (a legitimate .xlsx never has one);
+2. each sheet's XML: the used area (a single stray cell at XFD1048576 would make the reader
+   allocate a dense 17-billion-cell grid and abort the process), merged cells, and formula
+   cells that carry no calculated value;
+3. only then python-calamine reads the cached cell values (~10x faster than openpyxl).
+Formula cells without a calculated value (files written by tools that do not compute
+formulas) are reported by cell, never read as blank or zero.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, Problem
+from .errors import CowoptError, InputError, Problem
 
 # A planner's workbook is a few MB at most; these limits only stop hostile or broken files.
 MAX_UNCOMPRESSED_BYTES = 512 * 1024**2
 MAX_COMPRESSION_RATIO = 250
+MAX_PARTS = 10_000
+MAX_INDEX_BYTES = 32 * 1024**2  # xl/workbook.xml and its relationships: a few kB in practice
 MAX_ROWS_PER_SHEET = 250_000
+MAX_CELLS_PER_SHEET = 5_000_000  # rows x columns of the used area, which the reader holds densely
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx and legacy .xls
+_CHUNK = 1 << 20
+_XML_PART = (".xml", ".rels", ".vml")
+# A DTD is where entity expansion ("billion laughs") and external entities live.
+_DTD_MARKERS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY") for enc in ("ascii", "utf-16-le", "utf-16-be"))
 
 
 def column_letter(index: int) -> str:
@@ -37,6 +54,14 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def column_index(letters: str) -> int:
+    """A -> 0, Z -> 25, AA -> 26 (inverse of column_letter)."""
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
 
 
 @dataclass
@@ -51,12 +76,13 @@ class RawSheet:
     columns: dict[str, int]
     rows: list[tuple[int, list[object]]]
     uncached_formulas: set[str] = field(default_factory=set)  # cell refs like "C4"
+    header_row: int = 1  # Excel row number of the header (the first non-empty row)
 
     def cell(self, row_number: int, column: str) -> str:
         return f"{column_letter(self.columns[column])}{row_number}"
 
     def header_cell(self, column: str) -> str:
-        return f"{column_letter(self.columns[column])}1"
+        return f"{column_letter(self.columns[column])}{self.header_row}"
 
     def value(self, values: list[object], column: str) -> object:
         index = self.columns.get(column)
@@ -77,117 +103,350 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# --------------------------------------------------------------------------- 1. the container
+
+
+def _refuse(path: Path, message: str, sheet: str | None = None, cell: str | None = None) -> InputError:
+    return InputError([Problem(path.name, sheet, cell, message)])
+
+
 def check_container(path: Path) -> None:
-    """Refuse, before any parsing, what is not a plain .xlsx or would inflate beyond reason."""
-    name = path.name
-
-    def fail(message: str) -> InputError:
-        return InputError([Problem(name, None, None, message)])
-
+    """Refuse, before any parsing, what is not a plain .xlsx/.xlsm or would inflate beyond reason."""
     if not path.exists():
-        raise fail("file not found")
+        raise _refuse(path, "file not found")
     if path.is_dir():
-        raise fail("is a folder, expected an .xlsx workbook")
+        raise _refuse(path, "is a folder, expected an .xlsx workbook")
     with open(path, "rb") as handle:
-        magic = handle.read(8)
-    if magic.startswith(_OLE_MAGIC):
-        raise fail(
-            "is password-protected/encrypted or an old .xls file; save it as an .xlsx "
-            "workbook without a password"
-        )
-    if not magic.startswith(_ZIP_MAGIC):
-        raise fail("is not an Excel workbook (.xlsx); save it from Excel or LibreOffice as .xlsx")
+        head = handle.read(4096)
+    if not head.startswith(_ZIP_MAGIC):
+        raise _refuse(path, _what_it_is(path, head))
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except zipfile.BadZipFile:
-        raise fail("is damaged: not a readable .xlsx (zip) file") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise _refuse(path, "is damaged: not a readable .xlsx (zip) file") from None
+    _check_declared_sizes(path, infos)
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" not in names:
+        raise _refuse(path, _which_zip(path, names))
+    _check_parts(path, infos)
+
+
+def _what_it_is(path: Path, head: bytes) -> str:
+    """Why a file that is not a zip cannot be a workbook, in the planner's words."""
+    save_as = "open it in Excel or LibreOffice and save it as an Excel workbook (.xlsx)"
+    if not head:
+        return "is empty (0 bytes), not an Excel workbook"
+    if head.startswith(_OLE_MAGIC):
+        if _is_encrypted_package(path):
+            return ("is password-protected (encrypted), so its cells cannot be read; save a copy without "
+                    "a password (File › Info › Protect Workbook › Encrypt with Password: clear it) as .xlsx")
+        return f"is an old-format Excel 97–2003 (.xls) or other binary Office file; {save_as}"
+    if head.startswith(b"%PDF"):
+        return "is a PDF document, not an Excel workbook; export the table from its source as .xlsx"
+    if b"\x00" not in head:
+        return f"is a text file (CSV or similar), not an Excel workbook; {save_as}"
+    return f"is not an Excel workbook (.xlsx); {save_as}"
+
+
+def _is_encrypted_package(path: Path) -> bool:
+    """Office encryption wraps the .xlsx in a compound file holding an 'EncryptedPackage' stream."""
+    marker = "EncryptedPackage".encode("utf-16-le")
+    with open(path, "rb") as handle:
+        data = handle.read(64 * 1024**2)
+    return marker in data
+
+
+def _which_zip(path: Path, names: set[str]) -> str:
+    save_as = "save it as an Excel workbook (.xlsx)"
+    if "xl/workbook.bin" in names:
+        return f"is a binary Excel workbook (.xlsb), which cowopt does not read; {save_as}"
+    if "mimetype" in names and "content.xml" in names:
+        return f"is an OpenDocument file (.ods), which cowopt does not read; {save_as} in LibreOffice"
+    if "word/document.xml" in names or "ppt/presentation.xml" in names:
+        return "is a Word or PowerPoint document, not an Excel workbook"
+    return "is a zip file but not an Excel workbook (no xl/workbook.xml)"
+
+
+def _check_declared_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    if len(infos) > MAX_PARTS:
+        raise _refuse(path, f"holds {len(infos):,} parts (limit {MAX_PARTS:,}); refusing to read it")
     total = sum(info.file_size for info in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
-        raise fail(
-            f"would inflate to {total / 1024**2:,.0f} MB when opened (limit "
-            f"{MAX_UNCOMPRESSED_BYTES / 1024**2:,.0f} MB); refusing to read it"
-        )
+        raise _refuse(path, f"would inflate to {total / 1024**2:,.0f} MB when opened (limit "
+                      f"{MAX_UNCOMPRESSED_BYTES / 1024**2:,.0f} MB); refusing to read it")
     for info in infos:
-        if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and info.file_size > 10 * 1024**2:
-            raise fail(
-                f"part {info.filename} inflates {info.file_size / info.compress_size:,.0f}-fold "
-                f"to {info.file_size / 1024**2:,.0f} MB: looks like a zip bomb; refusing to read it"
-            )
-    if not any(info.filename == "xl/workbook.xml" for info in infos):
-        raise fail("is a zip file but not an Excel workbook (no xl/workbook.xml)")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > MAX_COMPRESSION_RATIO and info.file_size > 10 * 1024**2:
+            raise _refuse(path, f"part {info.filename} inflates {ratio:,.0f}-fold to "
+                          f"{info.file_size / 1024**2:,.0f} MB: looks like a zip bomb; refusing to read it")
+        if info.flag_bits & 0x1:
+            raise _refuse(path, f"part {info.filename} is encrypted; save the workbook without a password")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _refuse(path, f"part {info.filename} uses zip compression method {info.compress_type}, "
+                          "which no spreadsheet program writes; save the workbook again from Excel or LibreOffice")
 
 
-_SHEET_RE = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"|<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
-_REL_RE = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"|<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
-_REF_RE = re.compile(rb'\br="([A-Z]+[0-9]+)"')
-_VALUE_RE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]", re.S)
-_FORMULA_RE = re.compile(rb"<(?:\w+:)?f\b")
+def _check_parts(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Inflate every part once, in chunks, trusting nothing the headers say."""
+    with open(path, "rb") as handle:
+        for info in infos:
+            inflated, tail = 0, b""
+            try:
+                for chunk in _inflate(handle, info):
+                    inflated += len(chunk)
+                    if inflated > info.file_size:
+                        raise _refuse(path, f"part {info.filename} inflates beyond the {info.file_size:,} bytes "
+                                      "its header declares (a forged zip bomb); refusing to read it")
+                    if info.filename.endswith(_XML_PART) and any(m in tail + chunk for m in _DTD_MARKERS):
+                        raise _refuse(path, f"part {info.filename} declares a DTD or XML entities, which no "
+                                      "spreadsheet program writes (an entity-expansion attack?); refusing to read it")
+                    tail = chunk[-32:]
+            except (zlib.error, struct.error, EOFError, OSError):
+                raise _refuse(path, f"is damaged: part {info.filename} cannot be unzipped") from None
 
 
-def _unescape(raw: bytes) -> str:
-    from xml.sax.saxutils import unescape
+def _inflate(handle, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The part's data, inflated chunk by chunk with bounded memory (raw deflate or stored)."""
+    handle.seek(info.header_offset)
+    local = handle.read(30)
+    if len(local) < 30 or local[:4] != _ZIP_MAGIC:
+        raise EOFError
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    handle.seek(info.header_offset + 30 + name_length + extra_length)
+    remaining = info.compress_size
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    while remaining > 0:
+        raw = handle.read(min(_CHUNK, remaining))
+        if not raw:
+            raise EOFError
+        remaining -= len(raw)
+        if inflater is None:
+            yield raw
+            continue
+        while raw:
+            yield inflater.decompress(raw, _CHUNK)
+            raw = inflater.unconsumed_tail
+            if inflater.eof:
+                return
 
-    return unescape(raw.decode("utf-8"), {"&quot;": '"', "&apos;": "'"})
+
+# --------------------------------------------------------------------------- 2. the sheets' XML
+
+
+@dataclass
+class SheetScan:
+    """What the sheet XML says before any cell is read: used area, merges, formulas without values."""
+
+    part: str
+    max_row: int = 0  # 1-based; 0 for a sheet without content cells
+    max_column: int = 0  # 1-based
+    edge_cells: str = ""  # the cells that set the used area, for messages (only when too large)
+    merged: list[str] = field(default_factory=list)  # ranges like "D1:E1"
+    uncached: set[str] = field(default_factory=set)  # cell refs like "C4"
+
+
+# Patterns run on untrusted input: every repetition is bounded by the next '<' or possessive,
+# so a crafted sheet cannot make them backtrack (the time stays linear in the sheet's size).
+_NS = rb"(?:\w{1,64}:)?"
+_CONTENT_REF_RE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^<>]*+(?<!/)>')
+_CELL_CLOSE = (b"</c>", b":c>")
+_TAG_RE = re.compile(rb"<(/?)" + _NS + rb"(row|c)(?=[\s/>])([^<>]*+)>")
+_R_ATTR_RE = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]*)([0-9]*)\s*["']""")
+_MERGE_RE = re.compile(rb"<" + _NS + rb"""mergeCell\s[^<>]*?\bref\s*=\s*["']([A-Z]{1,3}[0-9]{1,7})(?::([A-Z]{1,3}[0-9]{1,7}))?["']""")
+_FORMULA_RE = re.compile(rb"<" + _NS + rb"f[\s/>]")
+_CELL_RE = re.compile(rb"<" + _NS + rb"c(\s[^<>]*+)?(?:(?<=/)>|>((?:[^<]++|<(?!/?" + _NS + rb"c[\s/>]))*+)</" + _NS + rb"c>)")
+_TYPE_RE = re.compile(rb"""\st\s*=\s*["'](\w+)["']""")
+_VALUE_RE = re.compile(rb"<" + _NS + rb"v\s*>\s*[^<\s]")
+_EMPTY_VALUE_RE = re.compile(rb"<" + _NS + rb"v\s*(?:/>|>\s*</)")
+_INLINE_RE = re.compile(rb"<" + _NS + rb"is[\s>]")
+
+
+def scan_sheets(path: Path) -> dict[str, SheetScan]:
+    """Each sheet's scan by sheet name; call after check_container (parts are then known to be sane)."""
+    with zipfile.ZipFile(path) as archive:
+        parts, recalculate = _sheet_parts(path, archive)
+        names = set(archive.namelist())
+        scans = {name: _scan_sheet(archive.read(part), part, recalculate) for name, part in parts.items() if part in names}
+        mapped = {scan.part for scan in scans.values()}
+        # parts the index does not name are still checked: a reader may find them another way
+        for part in sorted(names - mapped):
+            if re.fullmatch(r"xl/(work|chart|macro|dialog)sheets/[^/]+\.xml", part):
+                scans[f"<{part}>"] = _scan_sheet(archive.read(part), part, recalculate)
+    return scans
 
 
 def find_uncached_formulas(path: Path) -> dict[str, set[str]]:
-    """Cells holding a formula with no saved value, by sheet name.
+    """Cells holding a formula with no calculated value, by sheet name (see scan_sheets)."""
+    return {name: scan.uncached for name, scan in scan_sheets(path).items() if scan.uncached}
 
-    Tools such as openpyxl write formulas without computing them; reading the cached value
-    would silently give a blank. Excel and LibreOffice always save the value.
+
+def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> tuple[dict[str, str], bool]:
+    """{sheet name: zip part} from the workbook index, and whether the file asks to be recalculated."""
+    workbook = _parse_index(path, archive, "xl/workbook.xml")
+    rels = _parse_index(path, archive, "xl/_rels/workbook.xml.rels")
+    targets = {}
+    for rel in (rels.iter() if rels is not None else ()):
+        if rel.tag.endswith("Relationship") and rel.get("Id") and rel.get("Target"):
+            target = rel.get("Target").replace("\\", "/")
+            joined = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+            targets[rel.get("Id")] = posixpath.normpath(joined)
+    parts, recalculate = {}, False
+    for element in workbook.iter():
+        if element.tag.endswith("}sheet") or element.tag == "sheet":
+            rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+            if element.get("name") is not None and rid in targets:
+                parts[element.get("name")] = targets[rid]
+        elif element.tag.endswith("calcPr"):
+            # Excel and LibreOffice never leave this set after calculating; writers that do not
+            # calculate (openpyxl, XlsxWriter) set it and store 0 or nothing as the formula's value
+            recalculate = element.get("fullCalcOnLoad", "").strip().lower() in ("1", "true")
+    return parts, recalculate
+
+
+def _parse_index(path: Path, archive: zipfile.ZipFile, part: str):
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        info = archive.getinfo(part)
+    except KeyError:
+        return None
+    if info.file_size > MAX_INDEX_BYTES:
+        raise _refuse(path, f"part {part} is {info.file_size / 1024**2:,.0f} MB; a workbook's index is a few kB")
+    try:
+        return fromstring(archive.read(part), forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError):
+        raise _refuse(path, f"is damaged: part {part} is not well-formed XML") from None
+
+
+def _scan_sheet(xml: bytes, part: str, recalculate: bool) -> SheetScan:
+    scan = SheetScan(part)
+    _used_area(xml, scan)
+    scan.merged = [a.decode() + (f":{b.decode()}" if b else "") for a, b in _MERGE_RE.findall(xml)]
+    if _FORMULA_RE.search(xml):
+        scan.uncached = _uncached(xml, recalculate)
+    return scan
+
+
+def _used_area(xml: bytes, scan: SheetScan) -> None:
+    """Last row and column holding content (empty formatted cells `<c r=".." s=".."/>` do not count).
+
+    Fast path: every content cell is written as `<c r="A1" ...>` (Excel, LibreOffice, openpyxl and
+    XlsxWriter all do). Otherwise walk the row and cell tags, as a reader does, giving cells with no
+    `r` attribute the position after the previous one.
     """
-    found: dict[str, set[str]] = {}
-    with zipfile.ZipFile(path) as archive:
-        workbook_xml = archive.read("xl/workbook.xml")
-        try:
-            rels_xml = archive.read("xl/_rels/workbook.xml.rels")
-        except KeyError:
-            return found
-        targets = {}
-        for m in _REL_RE.finditer(rels_xml):
-            rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-            target = target.decode()
-            targets[rid] = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        for m in _SHEET_RE.finditer(workbook_xml):
-            name, rid = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(4), m.group(3))
-            part = targets.get(rid)
-            if part is None or part not in archive.namelist():
-                continue
-            xml = archive.read(part)
-            if not _FORMULA_RE.search(xml):
-                continue
-            cells = set()
-            for cell in _CELL_RE.finditer(xml):
-                body = cell.group(2) or b""
-                if _FORMULA_RE.search(body) and not _VALUE_RE.search(body) and b"<is>" not in body:
-                    ref = _REF_RE.search(cell.group(1))
-                    if ref:
-                        cells.add(ref.group(1).decode())
-            if cells:
-                found[_unescape(name)] = cells
-    return found
+    refs = _CONTENT_REF_RE.findall(xml)
+    if len(refs) == sum(xml.count(close) for close in _CELL_CLOSE):
+        if refs:  # distinct values first: a large sheet repeats few column letters and row numbers
+            scan.max_row = max(map(int, {row for _, row in refs}))
+            scan.max_column = max(column_index(c.decode()) for c in {letters for letters, _ in refs}) + 1
+        cells = ((int(row), column_index(letters.decode()) + 1) for letters, row in refs)
+    else:
+        walked = list(_walk_cells(xml))
+        scan.max_row = max((row for row, _ in walked), default=0)
+        scan.max_column = max((column for _, column in walked), default=0)
+        cells = iter(walked)
+    if _too_large(scan):  # name the cells that stretch the area, so the planner can find them
+        cells = list(cells)
+        by_row, by_column = max(cells), max(cells, key=lambda cell: (cell[1], cell[0]))
+        scan.edge_cells = " and ".join(dict.fromkeys(f"{column_letter(c - 1)}{r}" for r, c in (by_row, by_column)))
+
+
+def _walk_cells(xml: bytes) -> Iterator[tuple[int, int]]:
+    """(row, column), 1-based, of every content cell, in document order."""
+    row = column = 0
+    for closing, tag, attributes in _TAG_RE.findall(xml):
+        if closing:
+            continue
+        ref = _R_ATTR_RE.search(attributes)
+        letters, digits = (ref.group(1).upper().decode(), ref.group(2)) if ref else ("", b"")
+        if tag == b"row":
+            row, column = (int(digits) if digits else row + 1), 0
+            continue
+        row = int(digits) if digits else max(row, 1)
+        column = column_index(letters) + 1 if letters else column + 1
+        if not attributes.endswith(b"/"):
+            yield row, column
+
+
+def _too_large(scan: SheetScan) -> bool:
+    return scan.max_row > MAX_ROWS_PER_SHEET or scan.max_row * scan.max_column > MAX_CELLS_PER_SHEET
+
+
+def _uncached(xml: bytes, recalculate: bool) -> set[str]:
+    """Formula cells whose stored value was never calculated."""
+    cells = set()
+    for attributes, body in _CELL_RE.findall(xml):
+        if not body or not _FORMULA_RE.search(body):
+            continue
+        kind = _TYPE_RE.search(attributes or b"")
+        text_result = kind is not None and kind.group(1) in (b"str", b"s", b"inlineStr")
+        # a text formula may legitimately evaluate to "" (saved as an empty <v>)
+        cached = (_VALUE_RE.search(body) or _INLINE_RE.search(body)
+                  or (text_result and _EMPTY_VALUE_RE.search(body)))
+        if recalculate or not cached:
+            ref = _R_ATTR_RE.search(attributes or b"")
+            if ref and ref.group(1) and ref.group(2):
+                cells.add(ref.group(1).upper().decode() + ref.group(2).decode())
+    return cells
+
+
+def _check_used_area(path: Path, scans: dict[str, SheetScan]) -> None:
+    for name, scan in scans.items():
+        if _too_large(scan):
+            raise _refuse(path, f"the used area reaches {scan.max_row:,} rows × {scan.max_column:,} columns (through "
+                          f"cell {scan.edge_cells}); cowopt reads at most {MAX_ROWS_PER_SHEET:,} rows and "
+                          f"{MAX_CELLS_PER_SHEET:,} cells per sheet — delete what stands in {scan.edge_cells}",
+                          sheet=name)
+
+
+# --------------------------------------------------------------------------- 3. reading the cells
 
 
 def read_sheets(path: Path) -> dict[str, RawSheet]:
     """Every sheet of the workbook as a RawSheet, keyed by its name as written."""
     from python_calamine import CalamineWorkbook
 
+    path = Path(path)
     check_container(path)
     try:
+        scans = scan_sheets(path)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, UnicodeDecodeError) as exc:
+        raise _refuse(path, f"is damaged: {exc}") from None
+    _check_used_area(path, scans)
+    try:
         workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        raise InputError([Problem(path.name, None, None, f"cannot be read as a workbook: {exc}")]) from None
-    uncached = find_uncached_formulas(path)
+        names = list(workbook.sheet_names)
+    except BaseException as exc:
+        if not _is_reader_error(exc):
+            raise
+        raise _refuse(path, f"cannot be read as a workbook: {exc}") from None
     sheets: dict[str, RawSheet] = {}
-    for name in workbook.sheet_names:
-        sheet = workbook.get_sheet_by_name(name)
-        if sheet.height > MAX_ROWS_PER_SHEET:
-            raise InputError([Problem(path.name, name, None, f"has {sheet.height:,} rows; cowopt reads at most {MAX_ROWS_PER_SHEET:,} per sheet")])
-        grid = sheet.to_python(skip_empty_area=False)
-        sheets[name] = _raw_sheet(name, grid, uncached.get(name, set()))
+    for name in names:
+        scan = scans.get(name, SheetScan(""))
+        try:
+            sheet = workbook.get_sheet_by_name(name)
+            grid = sheet.to_python(skip_empty_area=False)
+        except BaseException as exc:  # a damaged or hostile sheet: say which one
+            if not _is_reader_error(exc):
+                raise
+            raise _refuse(path, f"this sheet cannot be read: {exc}", sheet=name) from None
+        if len(grid) > MAX_ROWS_PER_SHEET:  # backstop: the scan already bounds the used area
+            raise _refuse(path, f"has {len(grid):,} rows; cowopt reads at most {MAX_ROWS_PER_SHEET:,} per sheet", sheet=name)
+        sheets[name] = _raw_sheet(name, grid, scan.uncached)
+    _check_merged(path, sheets, scans)
     return sheets
+
+
+def _is_reader_error(exc: BaseException) -> bool:
+    """calamine's own errors, and a Rust panic (raised as pyo3's PanicException, a BaseException)."""
+    from python_calamine import CalamineError
+
+    reader_errors = (CalamineError, OSError, ValueError, TypeError, OverflowError, IndexError)
+    return isinstance(exc, reader_errors) or type(exc).__name__ == "PanicException"
 
 
 def _is_blank(value: object) -> bool:
@@ -216,7 +475,37 @@ def _raw_sheet(name: str, grid: list[list[object]], uncached: set[str]) -> RawSh
         if number - 1 > header_index:  # calamine's grid may stop above a formula-only last row
             rows.append((number, list(grid[number - 1]) if number - 1 < len(grid) else []))
     rows.sort(key=lambda item: item[0])
-    return RawSheet(name, columns, rows, uncached)
+    return RawSheet(name, columns, rows, uncached, header_index + 1)
+
+
+def _contract_columns() -> dict[str, set[str]]:
+    from .schema import SHEETS
+
+    return {spec.name.lower(): {c.name for c in spec.columns} for spec in SHEETS}
+
+
+def _check_merged(path: Path, sheets: dict[str, RawSheet], scans: dict[str, SheetScan]) -> None:
+    """Refuse merged cells over contract columns: the reader sees only a merge's first cell.
+
+    A merged header ("lat" over D1:E1) would hide the next column's name; a merged data range
+    (region "R1" over C2:C4) would leave C3 and C4 blank. Merges in extra columns and extra
+    sheets (notes) are fine.
+    """
+    contract = _contract_columns()
+    problems = []
+    for name, raw in sheets.items():
+        wanted = contract.get(name.strip().lower())
+        if not wanted or name not in scans:
+            continue
+        used = {index for key, index in raw.columns.items() if key in wanted}
+        for ref in scans[name].merged:
+            first, _, last = ref.partition(":")
+            columns = range(column_index(re.sub(r"\d", "", first)), column_index(re.sub(r"\d", "", last or first)) + 1)
+            if used.intersection(columns) and int(re.sub(r"\D", "", last or first)) >= raw.header_row:
+                problems.append(Problem(path.name, name, ref, f"cells {ref} are merged; a merged range is read as its "
+                                        "first cell only, the others as blank — unmerge them and fill in every cell"))
+    if problems:
+        raise InputError(problems)
 
 
 def sheets_from_tables(tables: dict[str, object]) -> dict[str, RawSheet]:
@@ -236,12 +525,23 @@ def sheets_from_tables(tables: dict[str, object]) -> dict[str, RawSheet]:
     return sheets
 
 
+# --------------------------------------------------------------------------- writing
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target`, renamed onto it only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
-    os.close(handle)
+    """A temporary path beside `target`, renamed onto it only if the block succeeds.
+
+    Whatever happens in the block (an error, Ctrl-C), `target` is either untouched or complete,
+    and no temporary file is left behind. OS errors become a CowoptError naming the file.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
+        os.close(handle)
+    except OSError as exc:
+        raise CowoptError(f"cannot write {target}: {exc.strerror or exc}") from None
     temp_path = Path(temp)
     try:
         yield temp_path
@@ -250,6 +550,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.umask(umask)
         os.chmod(temp_path, 0o666 & ~umask)
         os.replace(temp_path, target)
+    except OSError as exc:  # disk full, no permission, or (Windows) the file is open in Excel
+        raise CowoptError(f"cannot write {target}: {exc.strerror or exc}; if it is open in Excel or "
+                          "LibreOffice, close it; otherwise check the folder and free space") from None
     finally:
         if temp_path.exists():
             temp_path.unlink()
