@@ -58,17 +58,29 @@ def highs_version() -> str:
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
+def _bulk_highs():
+    """Pyomo's persistent HiGHS interface, adding all variables in one call before the
+    constraints: it otherwise adds them constraint by constraint, one HiGHS call each
+    (loading 200 sites x 3,000 assets: 4.8 s -> 2.9 s)."""
+    from pyomo.contrib.solver.solvers.highs import Highs
+
+    class BulkHighs(Highs):
+        def add_block(self, block):
+            self.add_variables(list(block.component_data_objects(pyo.Var, descend_into=True)))
+            super().add_block(block)
+
+    return BulkHighs()
+
+
 class Solver:
     """A persistent HiGHS instance for one model: solve, change a Param, solve again."""
 
     def __init__(self, model: pyo.ConcreteModel, time_limit_s: float, mip_gap: float, threads: int | None = None):
-        from pyomo.contrib.solver.solvers.highs import Highs
-
         self.model = model
         self.time_limit_s = float(time_limit_s)
         self.mip_gap = float(mip_gap)
         self.threads = threads
-        self._highs = Highs()
+        self._highs = _bulk_highs()
         self._loaded = False
 
     def load(self) -> None:

@@ -16,6 +16,7 @@ formulas) are reported by cell, never read as blank or zero.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import posixpath
 import re
@@ -325,9 +326,14 @@ def _parse_index(path: Path, archive: zipfile.ZipFile, part: str):
 def _scan_sheet(xml: bytes, part: str, recalculate: bool) -> SheetScan:
     scan = SheetScan(part)
     _used_area(xml, scan)
-    scan.merged = [a.decode() + (f":{b.decode()}" if b else "") for a, b in _MERGE_RE.findall(xml)]
-    if _FORMULA_RE.search(xml):
-        scan.uncached = _uncached(xml, recalculate)
+    # Cells live inside <sheetData>, merges after it; plain substring tests come first because a
+    # regex tried at every '<' of a large sheet costs more than reading it.
+    start, end = xml.find(b"sheetData"), xml.rfind(b"sheetData")
+    cells, rest = (xml[start:end], xml[end:]) if 0 <= start < end else (xml, xml)
+    if b"mergeCell" in rest:
+        scan.merged = [a.decode() + (f":{b.decode()}" if b else "") for a, b in _MERGE_RE.findall(rest)]
+    if (b"<f" in cells or b":f" in cells) and _FORMULA_RE.search(cells):
+        scan.uncached = _uncached(cells, recalculate)
     return scan
 
 
@@ -518,7 +524,7 @@ def sheets_from_tables(tables: dict[str, object]) -> dict[str, RawSheet]:
         columns = {normalise_header(c): i for i, c in enumerate(frame.columns)}
         rows = []
         for offset, values in enumerate(frame.itertuples(index=False), start=2):
-            cells = ["" if (v is None or (isinstance(v, float) and v != v)) else v for v in values]
+            cells = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in values]
             if not all(_is_blank(v) for v in cells):
                 rows.append((offset, cells))
         sheets[name] = RawSheet(name, columns, rows)
