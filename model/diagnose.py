@@ -86,6 +86,8 @@ def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_
                                 pyo.Constraint(expr=pyo.inequality(con.lower, body, con.upper)))
             con.deactivate()
             name = label.format(key if not isinstance(key, tuple) else "/".join(map(str, key)))
+            bound = con.lower if side == "lower" else con.upper
+            name += f" (now {pyo.value(bound):,.0f})" if bound is not None else ""
             slacks.append((name, family, slack, _scale(family, data)))
     model.obj_elastic = pyo.Objective(expr=sum(w * s for _, _, s, w in slacks), sense=pyo.minimize)
     outcome = Solver(model, time_limit_s, 1e-6).solve()

@@ -38,6 +38,7 @@ MAX_PARTS = 10_000
 MAX_INDEX_BYTES = 32 * 1024**2  # xl/workbook.xml and its relationships: a few kB in practice
 MAX_ROWS_PER_SHEET = 250_000
 MAX_CELLS_PER_SHEET = 5_000_000  # rows x columns of the used area, which the reader holds densely
+EXCEL_MAX_ROWS = 1_048_576
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx and legacy .xls
@@ -242,7 +243,7 @@ class SheetScan:
     part: str
     max_row: int = 0  # 1-based; 0 for a sheet without content cells
     max_column: int = 0  # 1-based
-    edge_cells: str = ""  # the cells that set the used area, for messages (only when too large)
+    too_large: str = ""  # why the sheet is beyond the limits, naming the cells to delete; "" if fine
     merged: list[str] = field(default_factory=list)  # ranges like "D1:E1"
     uncached: set[str] = field(default_factory=set)  # cell refs like "C4"
 
@@ -351,14 +352,23 @@ def _used_area(xml: bytes, scan: SheetScan) -> None:
             scan.max_column = max(column_index(c.decode()) for c in {letters for letters, _ in refs}) + 1
         cells = ((int(row), column_index(letters.decode()) + 1) for letters, row in refs)
     else:
+        tags = xml.count(b"<c") + xml.count(b":c")  # an upper bound, counted before the slow walk
+        if tags > MAX_CELLS_PER_SHEET or xml.count(b"<row") + xml.count(b":row") > EXCEL_MAX_ROWS:
+            scan.too_large = (f"holds {tags:,} cell elements, beyond the {MAX_CELLS_PER_SHEET:,} cells and "
+                              f"{EXCEL_MAX_ROWS:,} rows a sheet can have")
+            return
         walked = list(_walk_cells(xml))
         scan.max_row = max((row for row, _ in walked), default=0)
         scan.max_column = max((column for _, column in walked), default=0)
         cells = iter(walked)
-    if _too_large(scan):  # name the cells that stretch the area, so the planner can find them
+    if scan.max_row > MAX_ROWS_PER_SHEET or scan.max_row * scan.max_column > MAX_CELLS_PER_SHEET:
+        # name the cells that stretch the area, so the planner can find and delete them
         cells = list(cells)
         by_row, by_column = max(cells), max(cells, key=lambda cell: (cell[1], cell[0]))
-        scan.edge_cells = " and ".join(dict.fromkeys(f"{column_letter(c - 1)}{r}" for r, c in (by_row, by_column)))
+        edge = " and ".join(dict.fromkeys(f"{column_letter(c - 1)}{r}" for r, c in (by_row, by_column)))
+        scan.too_large = (f"the used area reaches {scan.max_row:,} rows × {scan.max_column:,} columns (through "
+                          f"cell {edge}); cowopt reads at most {MAX_ROWS_PER_SHEET:,} rows and "
+                          f"{MAX_CELLS_PER_SHEET:,} cells per sheet — delete what stands in {edge}")
 
 
 def _walk_cells(xml: bytes) -> Iterator[tuple[int, int]]:
@@ -376,10 +386,6 @@ def _walk_cells(xml: bytes) -> Iterator[tuple[int, int]]:
         column = column_index(letters) + 1 if letters else column + 1
         if not attributes.endswith(b"/"):
             yield row, column
-
-
-def _too_large(scan: SheetScan) -> bool:
-    return scan.max_row > MAX_ROWS_PER_SHEET or scan.max_row * scan.max_column > MAX_CELLS_PER_SHEET
 
 
 def _uncached(xml: bytes, recalculate: bool) -> set[str]:
@@ -402,11 +408,8 @@ def _uncached(xml: bytes, recalculate: bool) -> set[str]:
 
 def _check_used_area(path: Path, scans: dict[str, SheetScan]) -> None:
     for name, scan in scans.items():
-        if _too_large(scan):
-            raise _refuse(path, f"the used area reaches {scan.max_row:,} rows × {scan.max_column:,} columns (through "
-                          f"cell {scan.edge_cells}); cowopt reads at most {MAX_ROWS_PER_SHEET:,} rows and "
-                          f"{MAX_CELLS_PER_SHEET:,} cells per sheet — delete what stands in {scan.edge_cells}",
-                          sheet=name)
+        if scan.too_large:
+            raise _refuse(path, scan.too_large, sheet=name)
 
 
 # --------------------------------------------------------------------------- 3. reading the cells
