@@ -202,7 +202,7 @@ def start_coverage(data: InputData, cands: Candidates, start: dict) -> float:
     units = defaultdict(int)
     for (name, key), v in start.items():
         if name == "y":
-            units[(key[0], key[1])] += v
+            units[(key[0], key[1])] += int(round(v))  # solver values carry float noise
     total = 0.0
     for cell, options in cands.cover_options.items():
         n = min(sum(units[p] for p in options), len(level_weights) - 1)

@@ -127,26 +127,35 @@ def _warm_chain(data: InputData, chain: list[Variant], threads) -> list[tuple[Va
     solver = Solver(model, data.settings["time_limit_s"], data.settings["mip_gap"], threads)
     start = None
     for v in chain:
-        variant_data = _at_budget(data, v)
-        reasons = diagnose.precheck(variant_data, cands)
-        if reasons:
-            out.append((v, api.PlanResult(variant_data, cands, api.Status.INFEASIBLE, "infeasible (found before solving)",
-                                          None, diagnosis=reasons)))
-            continue
-        model.budget_meur.set_value(float(v.budget_meur))
-        greedy = greedy_start(variant_data, cands, index)
-        if not start or start_coverage(variant_data, cands, greedy) > start_coverage(variant_data, cands, start):
-            start = greedy  # the better of the greedy plan and the previous optimum
-        solver.set_start(start)
-        outcome = solver.solve()
-        seconds = {"build": build_seconds, "solve": outcome.seconds}
+        try:
+            start = _warm_step(data, v, cands, model, index, solver, start, build_seconds, out)
+        except Exception as exc:  # one variant failing must not sink the others
+            logger.debug("variant failed", exc_info=True)
+            out.append((v, f"error: {exc.__class__.__name__}: {exc}"))
         build_seconds = 0.0  # built once per chain
-        result = _guarded(lambda: api.finish(variant_data, cands, index, outcome, seconds))
-        if outcome.status.has_plan:
-            start = {**{("w", k): val for k, val in outcome.values["w"].items()},
-                     **{("y", k): val for k, val in outcome.values["y"].items()}}
-        out.append((v, result))
     return out
+
+
+def _warm_step(data, v, cands, model, index, solver, start, build_seconds, out):
+    """Solve one budget of a chain; returns the start for the next budget."""
+    variant_data = _at_budget(data, v)
+    reasons = diagnose.precheck(variant_data, cands)
+    if reasons:
+        out.append((v, api.PlanResult(variant_data, cands, api.Status.INFEASIBLE, "infeasible (found before solving)",
+                                      None, diagnosis=reasons)))
+        return start
+    model.budget_meur.set_value(float(v.budget_meur))
+    greedy = greedy_start(variant_data, cands, index)
+    if not start or start_coverage(variant_data, cands, greedy) > start_coverage(variant_data, cands, start):
+        start = greedy  # the better of the greedy plan and the previous optimum
+    solver.set_start(start)
+    outcome = solver.solve()
+    seconds = {"build": build_seconds, "solve": outcome.seconds}
+    out.append((v, api.finish(variant_data, cands, index, outcome, seconds)))
+    if outcome.status.has_plan:
+        start = {**{("w", k): round(val) for k, val in outcome.values["w"].items()},
+                 **{("y", k): round(val) for k, val in outcome.values["y"].items()}}
+    return start
 
 
 def _executor(workers: int, scheduler: str | None):
@@ -227,6 +236,9 @@ def frontier_table(pairs: list[tuple[Variant, object]]) -> pd.DataFrame:
                 row["detail"] = "; ".join(r.diagnosis)
         rows.append(row)
     frame = pd.DataFrame(rows)
+    for column in ("objective", "objective_share", "troops", "cost_meur", "gap", "solve_seconds"):
+        if column not in frame:  # every variant failed: the columns still exist, empty
+            frame[column] = np.nan
     frame = frame.sort_values(["scenario", "budget_meur"], kind="stable").reset_index(drop=True)
     frame["marginal_per_meur"] = np.nan
     for _, group in frame.groupby("scenario", sort=False):
