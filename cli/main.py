@@ -336,12 +336,13 @@ def _print_frontier(frontier, written) -> None:
     from rich.table import Table
 
     table = Table(title="cowopt sweep")
-    for column in ("variant", "status", "objective", "marginal_per_meur", "troops", "cost_meur", "gap", "solve_seconds"):
-        table.add_column(column, justify="left" if column in ("variant", "status") else "right")
+    headers = ("scenario", "budget", "status", "coverage", "per M EUR", "troops", "cost", "gap", "solve s")
+    for column in headers:
+        table.add_column(column, justify="left" if column in ("scenario", "status") else "right", no_wrap=True)
     for row in frontier.itertuples(index=False):
         def fmt(value, spec):
             return "—" if value is None or value != value else format(value, spec)
-        table.add_row(row.variant, row.status, fmt(getattr(row, "objective", None), ",.1f"),
+        table.add_row(row.scenario, fmt(row.budget_meur, ",.0f"), row.status, fmt(getattr(row, "objective", None), ",.1f"),
                       fmt(getattr(row, "marginal_per_meur", None), ".3f"), fmt(getattr(row, "troops", None), ",.0f"),
                       fmt(getattr(row, "cost_meur", None), ",.1f"), fmt(getattr(row, "gap", None), ".1e"),
                       fmt(getattr(row, "solve_seconds", None), ".1f"))

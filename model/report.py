@@ -21,6 +21,8 @@ _FORMATS = {
     "cover_count": "0", "cost_meur": "#,##0.0", "distance_km": "#,##0", "frontline_km": "#,##0",
     "value": "#,##0.0", "weight": "0.00", "contribution": "#,##0.0", "max_contribution": "#,##0.0",
     "lat": "0.0000", "lon": "0.0000", "penalty": "#,##0.0", "share": "0.0%", "shortfall": "0", "excess": "0",
+    "objective": "#,##0.0", "objective_share": "0.0%", "marginal_per_meur": "0.000", "gap": "0.00E+00",
+    "solve_seconds": "0.0", "build_seconds": "0.0", "budget_meur": "#,##0",
 }
 _EXTRA_FORMATS = ("0.00E+00", "#,##0.000", "0.0%", "#,##0.0", "#,##0")
 
@@ -165,7 +167,7 @@ def _table(book, styles, name: str, frame: pd.DataFrame, note: str | None = None
     sheet.write_row(0, 0, columns, styles["header"])
     sheet.freeze_panes(1, 0)
     for j, column in enumerate(columns):
-        fmt = styles.get(_FORMATS.get(column, ""), None)
+        fmt = styles.get(_FORMATS.get(column, "0.0%" if column.startswith("share_") else ""), None)
         values = frame.iloc[:, j].tolist()
         for i, value in enumerate(values, start=1):
             if isinstance(value, tuple):

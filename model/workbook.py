@@ -350,7 +350,7 @@ def _used_area(xml: bytes, scan: SheetScan) -> None:
         if refs:  # distinct values first: a large sheet repeats few column letters and row numbers
             scan.max_row = max(map(int, {row for _, row in refs}))
             scan.max_column = max(column_index(c.decode()) for c in {letters for letters, _ in refs}) + 1
-        cells = ((int(row), column_index(letters.decode()) + 1) for letters, row in refs)
+        edges = _edges_of_refs(refs, scan)
     else:
         tags = xml.count(b"<c") + xml.count(b":c")  # an upper bound, counted before the slow walk
         if tags > MAX_CELLS_PER_SHEET or xml.count(b"<row") + xml.count(b":row") > EXCEL_MAX_ROWS:
@@ -360,15 +360,27 @@ def _used_area(xml: bytes, scan: SheetScan) -> None:
         walked = list(_walk_cells(xml))
         scan.max_row = max((row for row, _ in walked), default=0)
         scan.max_column = max((column for _, column in walked), default=0)
-        cells = iter(walked)
+        edges = _edges_of_cells(walked)
     if scan.max_row > MAX_ROWS_PER_SHEET or scan.max_row * scan.max_column > MAX_CELLS_PER_SHEET:
         # name the cells that stretch the area, so the planner can find and delete them
-        cells = list(cells)
-        by_row, by_column = max(cells), max(cells, key=lambda cell: (cell[1], cell[0]))
-        edge = " and ".join(dict.fromkeys(f"{column_letter(c - 1)}{r}" for r, c in (by_row, by_column)))
+        edge = " and ".join(dict.fromkeys(f"{column_letter(c - 1)}{r}" for r, c in edges()))
         scan.too_large = (f"the used area reaches {scan.max_row:,} rows × {scan.max_column:,} columns (through "
                           f"cell {edge}); cowopt reads at most {MAX_ROWS_PER_SHEET:,} rows and "
                           f"{MAX_CELLS_PER_SHEET:,} cells per sheet — delete what stands in {edge}")
+
+
+def _edges_of_refs(refs: list[tuple[bytes, bytes]], scan: SheetScan) -> Callable[[], list[tuple[int, int]]]:
+    """(row, column) of the last cell in the last row and of the last cell in the last column, on demand."""
+    def edges() -> list[tuple[int, int]]:
+        letters = column_letter(scan.max_column - 1).encode()
+        in_last_row = max(column_index(c.decode()) for c, r in refs if int(r) == scan.max_row) + 1
+        in_last_column = max(int(r) for c, r in refs if c == letters)
+        return [(scan.max_row, in_last_row), (in_last_column, scan.max_column)]
+    return edges
+
+
+def _edges_of_cells(cells: list[tuple[int, int]]) -> Callable[[], list[tuple[int, int]]]:
+    return lambda: [max(cells), max(cells, key=lambda cell: (cell[1], cell[0]))]
 
 
 def _walk_cells(xml: bytes) -> Iterator[tuple[int, int]]:
