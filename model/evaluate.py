@@ -233,7 +233,12 @@ def _logistics(data, candidates: Candidates, sites: pd.DataFrame, violations):
         stranded = solution[n_routes + site_pos[s]]
         if stranded > 0.5:
             name = data.sites.at[s, "name"] or s
-            why = "no entry point is within max_route_km" if not (routes["site_id"] == s).any() else "the entry points that reach it are full"
+            if not data.sites.at[s, "deployable"]:
+                why = "the site is entry/transit only (deployable=0)"
+            elif not (routes["site_id"] == s).any():
+                why = "no entry point is within max_route_km"
+            else:
+                why = "the entry points that reach it are full"
             violations.append(Violation("logistics", f"{stranded:,.0f} of {int(demand[s]):,} troops at {name} cannot enter: {why}"))
     return _flow_table(flows, rate)
 

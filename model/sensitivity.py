@@ -166,7 +166,7 @@ def _executor(workers: int, scheduler: str | None):
         except ImportError:
             raise CowoptError("--scheduler needs Dask distributed: pip install 'cowopt[dask]'") from None
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError) as exc:
             raise CowoptError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         return client.get_executor(), client

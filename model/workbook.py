@@ -347,8 +347,8 @@ def _used_area(xml: bytes, scan: SheetScan) -> None:
     """
     refs = _CONTENT_REF_RE.findall(xml)
     if len(refs) == sum(xml.count(close) for close in _CELL_CLOSE):
-        if refs:  # distinct values first: a large sheet repeats few column letters and row numbers
-            scan.max_row = max(map(int, {row for _, row in refs}))
+        if refs:  # this runs on every sheet of every workbook read: as few Python-level steps as can be
+            scan.max_row = max(map(int, [row for _, row in refs]))
             scan.max_column = max(column_index(c.decode()) for c in {letters for letters, _ in refs}) + 1
         edges = _edges_of_refs(refs, scan)
     else:
@@ -372,10 +372,12 @@ def _used_area(xml: bytes, scan: SheetScan) -> None:
 def _edges_of_refs(refs: list[tuple[bytes, bytes]], scan: SheetScan) -> Callable[[], list[tuple[int, int]]]:
     """(row, column) of the last cell in the last row and of the last cell in the last column, on demand."""
     def edges() -> list[tuple[int, int]]:
-        letters = column_letter(scan.max_column - 1).encode()
-        in_last_row = max(column_index(c.decode()) for c, r in refs if int(r) == scan.max_row) + 1
-        in_last_column = max(int(r) for c, r in refs if c == letters)
-        return [(scan.max_row, in_last_row), (in_last_column, scan.max_column)]
+        row_text, column_text = str(scan.max_row).encode(), column_letter(scan.max_column - 1).encode()
+        in_last_row = [c for c, r in refs if r == row_text] or [c for c, r in refs if int(r) == scan.max_row]
+        found = [(scan.max_row, max(column_index(c.decode()) for c in in_last_row) + 1)]
+        if found[0][1] < scan.max_column:
+            found.append((max(int(r) for c, r in refs if c == column_text), scan.max_column))
+        return found
     return edges
 
 
