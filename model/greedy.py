@@ -41,6 +41,7 @@ class _Plan:
         self.mission_max = int(data.settings["mission_troops_max"])
         self.w, self.y = defaultdict(int), defaultdict(int)
         self.units_at_site = defaultdict(int)
+        self.flows = defaultdict(float)  # (entry, site) -> troops routed
         self.senders_of = defaultdict(list)
         for n, k in index.sends:
             self.senders_of[k].append(n)
@@ -102,6 +103,7 @@ class _Plan:
         for _, e in self.routes[s]:
             take = min(need, self.entry_left[e])
             self.entry_left[e] -= take
+            self.flows[(e, s)] += take
             need -= take
             if need <= 0:
                 break
@@ -160,7 +162,36 @@ def greedy_start(data: InputData, cands: Candidates, index: ModelIndex) -> dict:
         if place(*pair):
             heapq.heappush(heap, (-ratio(pair), pair))
         # else: this (item, site) cannot take another unit; others may
-    return {**{("w", key): v for key, v in plan.w.items()}, **{("y", key): v for key, v in plan.y.items()}}
+    return _complete(data, cands, index, plan)
+
+
+def _complete(data: InputData, cands: Candidates, index: ModelIndex, plan: _Plan) -> dict:
+    """Every variable's value, so HiGHS gets a whole feasible plan rather than a partial one
+    it must complete itself (which it gave up on for 400 sites x 10,000 assets)."""
+    from .formulation import coverage_classes
+
+    start = {**{("w", key): v for key, v in plan.w.items()}, **{("y", key): v for key, v in plan.y.items()}}
+    units = defaultdict(int)
+    for (k, s, _), v in plan.y.items():
+        units[(k, s)] += v
+    start.update({("u", key): v for key, v in units.items()})
+    start.update({("o", s): 1 for s, v in plan.units_at_site.items() if v > 0})
+    start.update({("f", key): v for key, v in plan.flows.items() if v > 0})
+    levels = len(data.level_weights)
+    for j, (_, options, _, _) in enumerate(coverage_classes(cands)):
+        covered = sum(units[p] for p in options)
+        for level in range(1, min(covered, levels) + 1):
+            start[("z", (j, level))] = 1.0
+    for r, rule in data.rules.iterrows():
+        if rule["hard"]:
+            continue
+        kind, keys = rule_terms(data, rule, index)
+        count = sum((plan.w if kind == "w" else plan.y).get(key, 0) for key in keys)
+        if _given(rule["min_count"]) and count < int(rule["min_count"]):
+            start[("rule_short", r)] = int(rule["min_count"]) - count
+        if _given(rule["max_count"]) and count > int(rule["max_count"]):
+            start[("rule_excess", r)] = count - int(rule["max_count"])
+    return start
 
 
 def _meet_rule_minimums(data: InputData, index: ModelIndex, plan: _Plan, place, gain) -> None:
@@ -187,7 +218,7 @@ def _meet_mission_minimum(data: InputData, plan: _Plan, place, gain) -> None:
     floor = int(data.settings["mission_troops_min"] or 0)
     if plan.mission_troops >= floor:
         return
-    pairs = [(k, s) for k, s in {(t[0], t[1]) for t in plan.index.stands} if plan.troops[k] > 0]
+    pairs = [(k, s) for k, s in sorted({(t[0], t[1]) for t in plan.index.stands}) if plan.troops[k] > 0]
     pairs.sort(key=lambda p: (plan.cost[p[0]] / plan.troops[p[0]], -gain(p)))
     for k, s in pairs:
         while plan.mission_troops < floor and place(k, s):

@@ -153,8 +153,9 @@ def _warm_step(data, v, cands, model, index, solver, start, build_seconds, out):
     seconds = {"build": build_seconds, "solve": outcome.seconds}
     out.append((v, api.finish(variant_data, cands, index, outcome, seconds)))
     if outcome.status.has_plan:
-        start = {**{("w", k): round(val) for k, val in outcome.values["w"].items()},
-                 **{("y", k): round(val) for k, val in outcome.values["y"].items()}}
+        # the whole previous plan: it fits any larger budget, so HiGHS starts from it
+        start = {(name, k): (round(val) if name in ("w", "y", "u", "o") else val)
+                 for name, values in outcome.values.items() for k, val in values.items()}
     return start
 
 

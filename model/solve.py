@@ -82,68 +82,106 @@ class Solver:
         self.threads = threads
         self._highs = _bulk_highs()
         self._loaded = False
+        self._start: dict | None = None
 
     def load(self) -> None:
         if not self._loaded:
             self._highs.set_instance(self.model)
             self._loaded = True
 
-    def set_start(self, values: dict) -> bool:
-        """Give HiGHS a MIP start: {(variable name, index): value}; HiGHS completes the rest."""
-        import highspy
-        import numpy as np
+    def set_start(self, values: dict) -> None:
+        """A whole MIP start for the next solve: {(variable name, index): value}, every
+        variable not named is 0. A whole plan is checked and taken at once; HiGHS's completion
+        of a partial one gave up on the largest benchmark."""
+        self._start = values
 
-        self.load()
+    def _apply_start(self) -> None:
+        import highspy
+
         var_map = self._highs._pyomo_var_to_solver_var_map
-        columns, numbers = [], []
-        for (name, key), value in values.items():
+        h = self._highs._solver_model
+        column_values = [0.0] * h.getNumCol()
+        for (name, key), value in self._start.items():
             component = getattr(self.model, name, None)
-            if component is None or key not in component:
-                continue
-            columns.append(var_map[id(component[key])])
-            numbers.append(float(value))
-        if not columns:
-            return False
-        status = self._highs._solver_model.setSolution(
-            len(columns), np.asarray(columns, dtype=np.int32), np.asarray(numbers, dtype=float))
-        return status != highspy.HighsStatus.kError
+            if component is not None and key in component:
+                column_values[var_map[id(component[key])]] = float(value)
+        solution = highspy.HighsSolution()
+        solution.col_value = column_values
+        solution.value_valid = True
+        h.setSolution(solution)
+        self._start = None
 
     def solve(self) -> SolverOutcome:
+        """Run HiGHS on the model as it is now (Params changed since the last solve included).
+
+        Pyomo's persistent interface keeps the HiGHS model in step with the Pyomo model
+        (`update`); HiGHS itself is then run directly, because Pyomo's solve() drops a MIP
+        start set beforehand (seen with HiGHS 1.15 / Pyomo 6.10: no "MIP start" in the log).
+        """
         import highspy
 
         self.load()
         started = time.perf_counter()
-        options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": self.time_limit_s, "output_flag": False}
-        if self.threads:
-            options["threads"] = int(self.threads)
+        h = self._highs._solver_model
         try:
-            self._highs.solve(self.model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                              solver_options=options)
+            self._highs.update()
+            if self._start is not None:
+                self._apply_start()
+            options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": self.time_limit_s,
+                       "output_flag": False, **({"threads": int(self.threads)} if self.threads else {})}
+            for key, value in options.items():
+                h.setOptionValue(key, value)
+            h.HandleKeyboardInterrupt = True  # Ctrl-C stops the search and keeps the incumbent
+            h.run()
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # solver-internal failure: report, do not crash
             logger.exception("HiGHS failed")
             return SolverOutcome(Status.ERROR, f"solver error: {exc}", None, None, None,
                                  time.perf_counter() - started, None, "HiGHS", highs_version())
-        seconds = time.perf_counter() - started
-        h = self._highs._solver_model
+        return self._outcome(h, time.perf_counter() - started)
+
+    def _outcome(self, h, seconds: float) -> SolverOutcome:
+        import highspy
+
         model_status = h.getModelStatus()
         info = h.getInfo()
-        has_plan = info.primal_solution_status == 2 or model_status == highspy.HighsModelStatus.kModelEmpty
+        empty = model_status == highspy.HighsModelStatus.kModelEmpty
+        has_plan = info.primal_solution_status == 2 or empty
         status = _status(model_status, has_plan)
-        objective = (info.objective_function_value if info.primal_solution_status == 2 else 0.0) if has_plan else None
+        objective = (info.objective_function_value if not empty else 0.0) if has_plan else None
         bound = info.mip_dual_bound if info.mip_node_count >= 0 else objective
         gap = info.mip_gap if info.mip_node_count >= 0 else (0.0 if status == Status.OPTIMAL else None)
         if gap is not None and (math.isinf(gap) or math.isnan(gap)):
             gap = None
         outcome = SolverOutcome(status, h.modelStatusToString(model_status), objective, bound, gap, seconds,
                                 info.mip_node_count if info.mip_node_count >= 0 else None, "HiGHS", highs_version())
-        if model_status == highspy.HighsModelStatus.kModelEmpty:
+        if empty:
             outcome.values = {name: {} for name in _VARIABLES}
         elif has_plan:
-            self._highs._load_vars()
-            outcome.values = _values(self.model)
+            column_values = h.getSolution().col_value
+            outcome.values = self._values(column_values)
+            self._load_into_model(column_values)
         return outcome
+
+    def _load_into_model(self, column_values) -> None:
+        """Pyomo variables take the solution too (the diagnosis reads its slack variables)."""
+        var_map = self._highs._pyomo_var_to_solver_var_map
+        for var in self.model.component_data_objects(pyo.Var, descend_into=True):
+            column = var_map.get(id(var))
+            if column is not None:
+                var.set_value(column_values[column], skip_validation=True)
+
+    def _values(self, column_values) -> dict:
+        """Plain numbers of the decision variables; nothing Pyomo past this point."""
+        var_map = self._highs._pyomo_var_to_solver_var_map
+        values = {}
+        for name in _VARIABLES:
+            component = getattr(self.model, name, None)
+            if component is not None:
+                values[name] = {key: column_values[var_map[id(component[key])]] for key in component
+                                if id(component[key]) in var_map}
+        return values
 
 
 def _status(model_status, has_plan: bool) -> Status:
@@ -166,12 +204,4 @@ def _status(model_status, has_plan: bool) -> Status:
     return Status.ERROR
 
 
-_VARIABLES = ("w", "y", "z", "f", "o", "rule_short", "rule_excess")
-
-
-def _values(model: pyo.ConcreteModel) -> dict:
-    """Plain numbers of the decision variables; nothing Pyomo past this point."""
-    def read(var) -> dict:
-        return {key: var[key].value for key in var if var[key].value is not None}
-
-    return {name: read(getattr(model, name)) for name in _VARIABLES if hasattr(model, name)}
+_VARIABLES = ("w", "y", "u", "z", "f", "o", "rule_short", "rule_excess")

@@ -246,6 +246,7 @@ class SheetScan:
     too_large: str = ""  # why the sheet is beyond the limits, naming the cells to delete; "" if fine
     merged: list[str] = field(default_factory=list)  # ranges like "D1:E1"
     uncached: set[str] = field(default_factory=set)  # cell refs like "C4"
+    totals_rows: set[int] = field(default_factory=set)  # Total rows of Excel tables: aggregates, not records
 
 
 # Patterns run on untrusted input: every repetition is bounded by the next '<' or possessive,
@@ -270,6 +271,8 @@ def scan_sheets(path: Path) -> dict[str, SheetScan]:
         parts, recalculate = _sheet_parts(path, archive)
         names = set(archive.namelist())
         scans = {name: _scan_sheet(archive.read(part), part, recalculate) for name, part in parts.items() if part in names}
+        for scan in scans.values():
+            scan.totals_rows = _table_totals_rows(path, archive, scan.part, names)
         mapped = {scan.part for scan in scans.values()}
         # parts the index does not name are still checked: a reader may find them another way
         for part in sorted(names - mapped):
@@ -286,13 +289,7 @@ def find_uncached_formulas(path: Path) -> dict[str, set[str]]:
 def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> tuple[dict[str, str], bool]:
     """{sheet name: zip part} from the workbook index, and whether the file asks to be recalculated."""
     workbook = _parse_index(path, archive, "xl/workbook.xml")
-    rels = _parse_index(path, archive, "xl/_rels/workbook.xml.rels")
-    targets = {}
-    for rel in (rels.iter() if rels is not None else ()):
-        if rel.tag.endswith("Relationship") and rel.get("Id") and rel.get("Target"):
-            target = rel.get("Target").replace("\\", "/")
-            joined = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
-            targets[rel.get("Id")] = posixpath.normpath(joined)
+    targets = _relationships(path, archive, "xl/workbook.xml")
     parts, recalculate = {}, False
     for element in workbook.iter():
         if element.tag.endswith("}sheet") or element.tag == "sheet":
@@ -304,6 +301,34 @@ def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> tuple[dict[str, str], 
             # calculate (openpyxl, XlsxWriter) set it and store 0 or nothing as the formula's value
             recalculate = element.get("fullCalcOnLoad", "").strip().lower() in ("1", "true")
     return parts, recalculate
+
+
+def _relationships(path: Path, archive: zipfile.ZipFile, part: str) -> dict[str, str]:
+    """{relationship id: target part} of one part, from its _rels file ({} when it has none)."""
+    folder, name = posixpath.split(part)
+    rels = _parse_index(path, archive, posixpath.join(folder, "_rels", f"{name}.rels"))
+    targets = {}
+    for rel in (rels.iter() if rels is not None else ()):
+        if rel.tag.endswith("Relationship") and rel.get("Id") and rel.get("Target"):
+            target = rel.get("Target").replace("\\", "/")
+            joined = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+            targets[rel.get("Id")] = posixpath.normpath(joined)
+    return targets
+
+
+def _table_totals_rows(path: Path, archive: zipfile.ZipFile, sheet_part: str, names: set[str]) -> set[int]:
+    """Rows that are the Total row of an Excel table (Table Design › Total Row) on this sheet."""
+    rows: set[int] = set()
+    for target in _relationships(path, archive, sheet_part).values():
+        if not re.fullmatch(r"xl/tables/[^/]+\.xml", target) or target not in names:
+            continue
+        table = _parse_index(path, archive, target)
+        ref = re.fullmatch(r"[A-Z]+(\d+):[A-Z]+(\d+)", table.get("ref", "")) if table is not None else None
+        count = table.get("totalsRowCount", "0") if table is not None else "0"
+        if ref and count.isdigit() and 0 < int(count) <= int(ref.group(2)) <= EXCEL_MAX_ROWS:
+            last = int(ref.group(2))
+            rows.update(range(max(last - int(count) + 1, 1), last + 1))
+    return rows
 
 
 def _parse_index(path: Path, archive: zipfile.ZipFile, part: str):
@@ -460,6 +485,8 @@ def read_sheets(path: Path) -> dict[str, RawSheet]:
         if len(grid) > MAX_ROWS_PER_SHEET:  # backstop: the scan already bounds the used area
             raise _refuse(path, f"has {len(grid):,} rows; cowopt reads at most {MAX_ROWS_PER_SHEET:,} per sheet", sheet=name)
         sheets[name] = _raw_sheet(name, grid, scan.uncached)
+        if scan.totals_rows:
+            sheets[name].rows = [(number, values) for number, values in sheets[name].rows if number not in scan.totals_rows]
     _check_merged(path, sheets, scans)
     return sheets
 
@@ -551,14 +578,35 @@ def sheets_from_tables(tables: dict[str, object]) -> dict[str, RawSheet]:
 # --------------------------------------------------------------------------- writing
 
 
+def lock_file_of(target: Path) -> Path | None:
+    """The lock file Excel (~$name) or LibreOffice (.~lock.name#) keeps beside a file it has open."""
+    for lock in (target.parent / f"~${target.name}", target.parent / f".~lock.{target.name}#"):
+        if lock.exists():
+            return lock
+    return None
+
+
+def _os_cause(exc: BaseException) -> OSError | None:
+    """The OS error behind a failed write (writers such as XlsxWriter wrap it in their own error)."""
+    for candidate in (exc, exc.__cause__, exc.__context__, *getattr(exc, "args", ())):
+        if isinstance(candidate, OSError):
+            return candidate
+    return None
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """A temporary path beside `target`, renamed onto it only if the block succeeds.
 
     Whatever happens in the block (an error, Ctrl-C), `target` is either untouched or complete,
-    and no temporary file is left behind. OS errors become a CowoptError naming the file.
+    and no temporary file is left behind. A target open in Excel or LibreOffice is not replaced;
+    OS errors (disk full, no permission) become a CowoptError naming the file.
     """
     target = Path(target)
+    lock = lock_file_of(target)
+    if lock is not None:
+        raise CowoptError(f"{target} is open in Excel or LibreOffice (lock file {lock.name}); close it, or delete "
+                          "the lock file if no program has it open, or write elsewhere")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
@@ -573,8 +621,11 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.umask(umask)
         os.chmod(temp_path, 0o666 & ~umask)
         os.replace(temp_path, target)
-    except OSError as exc:  # disk full, no permission, or (Windows) the file is open in Excel
-        raise CowoptError(f"cannot write {target}: {exc.strerror or exc}; if it is open in Excel or "
+    except Exception as exc:  # only OS failures become messages; anything else is re-raised as it is
+        cause = _os_cause(exc)
+        if cause is None:
+            raise
+        raise CowoptError(f"cannot write {target}: {cause.strerror or cause}; if it is open in Excel or "
                           "LibreOffice, close it; otherwise check the folder and free space") from None
     finally:
         if temp_path.exists():
