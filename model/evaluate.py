@@ -181,11 +181,12 @@ def _coverage(data, candidates: Candidates, counts: pd.Series):
     for (n, k, s), c in counts.items():
         units_at[(k, s)] += int(c)
     rows = []
+    names, categories = data.assets["name"].to_dict(), data.assets["category"].to_dict()
+    values = data.assets["value"].astype(float).to_dict()
     for (a, cap), worth in sorted(candidates.worth.items()):
         options = candidates.cover_options.get((a, cap), ())
         n_cover = sum(units_at.get(pair, 0) for pair in options)
-        asset = data.assets.loc[a]
-        rows.append((a, asset["name"], asset["category"], cap, float(asset["value"]), worth / float(asset["value"]),
+        rows.append((a, names[a], categories[a], cap, values[a], worth / values[a],
                      n_cover, worth * cumulative[min(n_cover, len(level_weights))], worth * cumulative[-1], worth,
                      worth if n_cover > 0 else 0.0))
     coverage = pd.DataFrame(rows, columns=["asset_id", "name", "category", "capability", "value", "weight",

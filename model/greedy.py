@@ -125,15 +125,24 @@ class _Plan:
 def greedy_start(data: InputData, cands: Candidates, index: ModelIndex) -> dict:
     """{("w", (n,k)): units, ("y", (k,s,g)): units} of a feasible-by-construction greedy plan."""
     plan = _Plan(data, cands, index)
-    level_weights = np.asarray(data.level_weights)
-    cells_of = defaultdict(list)  # (k, s) -> (asset, capability) cells it covers
+    levels = len(data.level_weights)
+    next_weight = np.append(np.asarray(data.level_weights, dtype=float), 0.0)  # worth of one more unit, by count
+    cell_ids, worth = {}, []
+    ids_of = defaultdict(list)  # (k, s) -> ids of the (asset, capability) cells it covers
     for cell, options in cands.cover_options.items():
+        cell_ids[cell] = len(worth)
+        worth.append(cands.worth[cell])
         for pair in options:
-            cells_of[pair].append(cell)
-    count = defaultdict(int)  # (asset, capability) -> units covering it so far
+            ids_of[pair].append(cell_ids[cell])
+    cells_of = {pair: np.asarray(ids, dtype=np.int64) for pair, ids in ids_of.items()}
+    worth = np.asarray(worth, dtype=float)
+    count = np.zeros(len(worth), dtype=np.int64)  # units covering each cell so far
 
     def gain(pair) -> float:
-        return sum(cands.worth[c] * level_weights[count[c]] for c in cells_of[pair] if count[c] < len(level_weights))
+        ids = cells_of.get(pair)
+        if ids is None:
+            return 0.0
+        return float(worth[ids] @ next_weight[np.minimum(count[ids], levels)])
 
     def ratio(pair) -> float:
         k, s = pair
@@ -143,8 +152,9 @@ def greedy_start(data: InputData, cands: Candidates, index: ModelIndex) -> dict:
         n = plan.sender(k, site, group)
         if n is None or not plan.add(n, k, site):
             return False
-        for cell in cells_of[(k, site)]:
-            count[cell] += 1
+        ids = cells_of.get((k, site))
+        if ids is not None:
+            count[ids] += 1  # a pair covers each cell once, so no repeated ids
         return True
 
     _meet_rule_minimums(data, index, plan, place, gain)
