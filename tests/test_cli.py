@@ -6,16 +6,14 @@ Exit codes (README): 0 plan written, 1 a bug, 2 bad input or usage, 3 infeasible
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
 from click.testing import CliRunner
+from support import tiny, write_inputs
 
 import cowopt
 from cowopt.cli.main import main
@@ -23,20 +21,6 @@ from cowopt.cli.main import main
 ROOT = Path(__file__).resolve().parents[1]
 PLAN_SHEETS = ["Summary", "Deployments", "Sites", "Coverage", "Logistics", "States", "Rules"]
 JSON_KEYS = {"status", "objective", "troops", "cost_meur", "gap", "input_sha256"}
-
-
-def tiny() -> dict:
-    spec = importlib.util.spec_from_file_location("_tiny_for_cli", Path(__file__).with_name("conftest.py"))
-    source = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(source)
-    return copy.deepcopy(source.TINY)
-
-
-def write_inputs(path: Path, tables: dict) -> Path:
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
-        for sheet, columns in tables.items():
-            pd.DataFrame(columns).to_excel(writer, sheet_name=sheet, index=False)
-    return path
 
 
 def cli(*args):

@@ -10,17 +10,15 @@ coverage arithmetic (haversine, radius inclusive, level weights), never against 
 
 from __future__ import annotations
 
-import copy
-import importlib.util
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
 from click.testing import CliRunner
+from support import tiny, write_inputs
 
 from cowopt.cli.main import main
 
@@ -30,21 +28,6 @@ RULE_COLUMNS = ("rule_id", "state", "item", "capability", "site_id", "region", "
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def tiny() -> dict:
-    """conftest's TINY tables (loaded by path: tests is no package; module fixtures need them too)."""
-    spec = importlib.util.spec_from_file_location("_tiny_for_evaluate", Path(__file__).with_name("conftest.py"))
-    source = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(source)
-    return copy.deepcopy(source.TINY)
-
-
-def write_inputs(path: Path, tables: dict) -> Path:
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
-        for sheet, columns in tables.items():
-            pd.DataFrame(columns).to_excel(writer, sheet_name=sheet, index=False)
-    return path
 
 
 def write_plan(path: Path, rows: list[tuple]) -> Path:

@@ -15,12 +15,13 @@ import itertools
 import math
 from pathlib import Path
 
-import cowopt
 import openpyxl
 import pandas as pd
 import pytest
+from support import haversine_km, segment_km
 
-EARTH_RADIUS_KM = 6371.0088
+import cowopt
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
 EXAMPLE_TIME_LIMIT_S = 20  # the example may stop at the limit (FEASIBLE): the plan must still be right
 
@@ -28,33 +29,6 @@ EXAMPLE_TIME_LIMIT_S = 20  # the example may stop at the limit (FEASIBLE): the p
 # --------------------------------------------------------------------------- own geometry
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
-    return math.atan2(math.sin(dl) * math.cos(p2), math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl))
-
-
-def segment_km(p: tuple, a: tuple, b: tuple) -> float:
-    """Least distance from p to the great-circle segment a-b (cross-track / along-track formulas)."""
-    ends = min(haversine_km(*a, *p), haversine_km(*b, *p))
-    length = haversine_km(*a, *b)
-    if length == 0:
-        return ends
-    angle_ap = haversine_km(*a, *p) / EARTH_RADIUS_KM
-    turn = _bearing(*a, *p) - _bearing(*a, *b)
-    if math.cos(turn) <= 0:  # the foot of the perpendicular lies behind a
-        return ends
-    cross = math.asin(math.sin(angle_ap) * math.sin(turn))
-    along = math.acos(max(-1.0, min(1.0, math.cos(angle_ap) / math.cos(cross))))
-    if along * EARTH_RADIUS_KM > length:  # ... or beyond b
-        return ends
-    return min(ends, abs(cross) * EARTH_RADIUS_KM)
 
 
 def front_km(lat: float, lon: float, frontline: pd.DataFrame) -> float:

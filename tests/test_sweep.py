@@ -11,8 +11,6 @@ The tiny fixture's frontier is worked by hand (sam 300 M EUR, hospital 50; conft
 
 from __future__ import annotations
 
-import copy
-import importlib.util
 import json
 import time
 import zipfile
@@ -22,6 +20,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from support import tiny, write_inputs
 
 import cowopt
 from cowopt.cli.main import main
@@ -30,20 +29,6 @@ from cowopt.sensitivity import parse_budgets, plan_variants, run_sweep
 
 BUDGETS = "0:1200:200"
 FRONTIER = {0: 0.0, 200: 67.5, 400: 167.5, 600: 180.0, 800: 247.5, 1000: 247.5, 1200: 247.5}
-
-
-def tiny() -> dict:
-    spec = importlib.util.spec_from_file_location("_tiny_for_sweep", Path(__file__).with_name("conftest.py"))
-    source = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(source)
-    return copy.deepcopy(source.TINY)
-
-
-def write_inputs(path: Path, tables: dict) -> Path:
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
-        for sheet, columns in tables.items():
-            pd.DataFrame(columns).to_excel(writer, sheet_name=sheet, index=False)
-    return path
 
 
 def with_scenarios(rows: list[tuple]) -> dict:
