@@ -137,7 +137,9 @@ class Solver:
                 options["mip_lp_solver"] = "ipm"
             for key, value in options.items():
                 h.setOptionValue(key, value)
-            h.HandleKeyboardInterrupt = True  # Ctrl-C stops the search and keeps the incumbent
+            # Plain run(): highspy's threaded solve() (which cancels on Ctrl-C) printed to stdout,
+            # and cancelling its thread ourselves aborted the process (HiGHS 1.15). Ctrl-C is
+            # therefore seen when HiGHS returns: the CLI then writes nothing and exits 130.
             h.run()
         except KeyboardInterrupt:
             raise
@@ -160,7 +162,8 @@ class Solver:
         gap = info.mip_gap if info.mip_node_count >= 0 else (0.0 if status == Status.OPTIMAL else None)
         if gap is not None and (math.isinf(gap) or math.isnan(gap)):
             gap = None
-        outcome = SolverOutcome(status, h.modelStatusToString(model_status), objective, bound, gap, seconds,
+        detail = h.modelStatusToString(model_status)
+        outcome = SolverOutcome(status, detail, objective, bound, gap, seconds,
                                 info.mip_node_count if info.mip_node_count >= 0 else None, "HiGHS", highs_version())
         if empty:
             outcome.values = {name: {} for name in _VARIABLES}
