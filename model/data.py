@@ -231,7 +231,7 @@ def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector
     settings = {s.key: s.default for s in schema.SETTINGS}
     given, cells = {}, {}
     for record in frame.itertuples(index=False):
-        if record.key is None:
+        if _blank(record.key) or not isinstance(record.key, str):
             continue
         key = record.key.strip().lower()
         spec = schema.SETTINGS_BY_KEY.get(key)
@@ -317,16 +317,14 @@ def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector
                          cost_meur=r.cost_meur, combat=0, radius_km=r.range_km,
                          min_frontline_km=r.min_frontline_km, needs_airfield=0, needs_port=0,
                          _sheet="AirDefenceTypes", _row=r.excel_row))
-    seen: dict[str, str] = {}
-    for row in rows:
-        if row["item"] is None:
+    unit_rows = {row["item"]: row["_row"] for row in rows if row["_sheet"] == "UnitTypes" and not _blank(row["item"])}
+    for row in rows:  # a clash is reported at the unit_type, naming the ad_type's row
+        if row["_sheet"] != "AirDefenceTypes" or _blank(row["item"]) or row["item"] not in unit_rows:
             continue
-        if row["item"] in seen and seen[row["item"]] != row["_sheet"]:
-            raw = raws[row["_sheet"]]
-            col = "unit_type" if row["_sheet"] == "UnitTypes" else "ad_type"
-            errors.add(row["_sheet"], raw.cell(row["excel_row"], col) if col in raw.columns else None,
-                       f"'{row['item']}' is both a unit_type and an ad_type; item names must be unique")
-        seen[row["item"]] = row["_sheet"]
+        raw = raws["UnitTypes"]
+        errors.add("UnitTypes", raw.cell(unit_rows[row["item"]], "unit_type") if "unit_type" in raw.columns else None,
+                   f"'{row['item']}' is both a unit_type and an ad_type (AirDefenceTypes row {row['_row']}); "
+                   "item names must be unique")
     return pd.DataFrame(rows)
 
 
@@ -398,7 +396,7 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         frame = frame.reset_index(drop=True)
         return frame.set_index(index, drop=False) if index else frame
 
-    items = items.drop(columns=["_sheet"]).set_index("item", drop=False)
+    items = items.drop(columns=["_sheet", "_row"]).set_index("item", drop=False)
     for column in ("troops", "combat", "needs_airfield", "needs_port"):
         items[column] = items[column].astype(int)
     for column in ("cost_meur", "radius_km", "min_frontline_km"):

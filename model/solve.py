@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -137,19 +139,16 @@ class Solver:
                 options["mip_lp_solver"] = "ipm"
             for key, value in options.items():
                 h.setOptionValue(key, value)
-            # Plain run(): highspy's threaded solve() (which cancels on Ctrl-C) printed to stdout,
-            # and cancelling its thread ourselves aborted the process (HiGHS 1.15). Ctrl-C is
-            # therefore seen when HiGHS returns: the CLI then writes nothing and exits 130.
-            h.run()
+            pressed = _run_stoppable(h)
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # solver-internal failure: report, do not crash
-            logger.exception("HiGHS failed")
+            logger.debug("HiGHS failed", exc_info=True)
             return SolverOutcome(Status.ERROR, f"solver error: {exc}", None, None, None,
                                  time.perf_counter() - started, None, "HiGHS", highs_version())
-        return self._outcome(h, time.perf_counter() - started)
+        return self._outcome(h, time.perf_counter() - started, pressed)
 
-    def _outcome(self, h, seconds: float) -> SolverOutcome:
+    def _outcome(self, h, seconds: float, interrupted: bool = False) -> SolverOutcome:
         import highspy
 
         model_status = h.getModelStatus()
@@ -163,6 +162,8 @@ class Solver:
         if gap is not None and (math.isinf(gap) or math.isnan(gap)):
             gap = None
         detail = h.modelStatusToString(model_status)
+        if interrupted:
+            detail = "interrupted (Ctrl-C): " + ("best plan so far, not proven optimal" if has_plan else "no plan yet")
         outcome = SolverOutcome(status, detail, objective, bound, gap, seconds,
                                 info.mip_node_count if info.mip_node_count >= 0 else None, "HiGHS", highs_version())
         if empty:
@@ -191,6 +192,38 @@ class Solver:
                 values[name] = {key: column_values[var_map[id(component[key])]] for key in component
                                 if id(component[key]) in var_map}
         return values
+
+
+def _run_stoppable(h) -> bool:
+    """Run HiGHS; a first Ctrl-C asks it to stop at its next check and keep the best plan,
+    a second one quits at once. True if Ctrl-C was pressed.
+
+    The signal handler can only be set in the main thread (a Dask worker runs tasks in other
+    threads: there HiGHS simply runs). highspy's own threaded solve() prints to stdout, which
+    --json output cannot have, and cancelling its thread from outside aborted the process.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        h.run()
+        return False
+    pressed: list[bool] = []
+
+    def on_sigint(signum, frame):
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    def check(event) -> None:  # HiGHS's MIP interrupt callback, polled during the search
+        if pressed:
+            event.data_in.user_interrupt = True
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    h.cbMipInterrupt.subscribe(check)
+    try:
+        h.run()
+    finally:
+        h.cbMipInterrupt.unsubscribe(check)
+        signal.signal(signal.SIGINT, previous)
+    return bool(pressed)
 
 
 def _status(model_status, has_plan: bool) -> Status:

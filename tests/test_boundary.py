@@ -19,7 +19,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 import zlib
@@ -29,6 +28,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner, Result
 from openpyxl.worksheet.table import Table, TableStyleInfo
+from xlsxwriter.exceptions import FileCreateError
 
 import cowopt
 from cowopt.cli.main import main
@@ -244,14 +244,16 @@ def test_hidden_and_very_hidden_sheets_are_read(tiny_path: Path) -> None:
     assert list(data.states.index) == ["Aland", "Borduria"]
 
 
-def test_sheets_formatted_as_excel_tables_are_read(tiny_path: Path) -> None:
+def test_sheets_formatted_as_excel_tables_are_read_without_their_total_row(tiny_path: Path) -> None:
     book = openpyxl.load_workbook(tiny_path)
-    for name, ref in (("Sites", "A1:I4"), ("Inventory", "A1:C5")):
-        table = Table(displayName=f"tbl{name}", ref=ref)
+    book["Sites"]["A5"], book["Sites"]["F5"] = "Total", "=SUBTOTAL(109,F2:F4)"  # Table Design › Total Row
+    for name, ref, totals in (("Sites", "A1:I5", 1), ("Inventory", "A1:C5", 0)):
+        table = Table(displayName=f"tbl{name}", ref=ref, totalsRowCount=totals or None)
         table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium9", showRowStripes=True)
         book[name].add_table(table)
     book.save(tiny_path)
     data = accepted(tiny_path)
+    assert list(data.sites.index) == ["S1", "S2", "S3"]  # no site called "Total"
     assert list(data.sites["capacity_troops"]) == [2000, 2000, 2000]
     assert int(data.inventory["available"].sum()) == 6
 
@@ -495,6 +497,9 @@ def test_plan_open_in_excel_or_libreoffice_is_not_replaced(tmp_path: Path, tiny_
     assert result.exit_code == EXIT_INPUT
     assert f"lock file {lock}" in result.output and "close it" in result.output
     assert (out / "plan.xlsx").read_bytes() == b"yesterday's plan"
+    with pytest.raises(cowopt.CowoptError, match=re.escape(f"lock file {lock}")):  # the API says so too
+        cowopt.write_plan(cowopt.solve(tiny_path), out)
+    assert (out / "plan.xlsx").read_bytes() == b"yesterday's plan"
 
 
 def _fail_midway(error: BaseException):
@@ -505,10 +510,11 @@ def _fail_midway(error: BaseException):
 
 
 @pytest.mark.parametrize("error, code, message", [
-    (OSError(28, "No space left on device"), EXIT_INPUT, "cannot write"),
+    (OSError(28, "No space left on device"), EXIT_INPUT, "plan.xlsx: No space left on device"),
+    (FileCreateError(PermissionError(13, "Permission denied")), EXIT_INPUT, "plan.xlsx: Permission denied"),
     (RuntimeError("writer bug"), EXIT_BUG, "internal error"),
     (KeyboardInterrupt(), EXIT_INTERRUPTED, "interrupted; no file was written"),
-], ids=["disk-full", "bug", "ctrl-c"])
+], ids=["disk-full", "xlsxwriter-wrapped-os-error", "bug", "ctrl-c"])
 def test_a_failed_write_leaves_the_old_plan_and_no_temporary_file(
         tmp_path: Path, tiny_path: Path, monkeypatch: pytest.MonkeyPatch, error, code, message) -> None:
     out = tmp_path / "out"
@@ -584,16 +590,12 @@ def test_solver_without_a_plan_exits_4_and_writes_nothing(
     assert not (tmp_path / "out" / "plan.xlsx").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="model/solve.py: logger.exception('HiGHS failed') prints a traceback "
-                                       "(logging's last-resort handler) under the clean message")
 def test_a_solver_crash_is_reported_without_a_traceback(
         tmp_path: Path, tiny_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pyomo.contrib.solver.solvers.highs import Highs
-
     def crash(*args, **kwargs):
         raise RuntimeError("HiGHS: numerical trouble")
 
-    monkeypatch.setattr(Highs, "solve", crash)
+    monkeypatch.setattr(solve_module, "_run_stoppable", crash)
     monkeypatch.setattr(logging.root, "handlers", [])  # as on a planner's terminal: no pytest log capture
     result = CliRunner().invoke(main, ["solve", str(tiny_path), "-o", str(tmp_path / "out"), "--no-map"])
     assert result.exit_code == EXIT_NO_PLAN
@@ -601,35 +603,24 @@ def test_a_solver_crash_is_reported_without_a_traceback(
     assert "Traceback" not in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="model/solve.py re-raises KeyboardInterrupt from inside HiGHS, so Ctrl-C "
-                                       "during a solve discards the incumbent instead of writing it as 'feasible'")
 def test_ctrl_c_during_the_solve_writes_the_best_plan_so_far(
         tmp_path: Path, example_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original, timers = solve_module.Solver.solve, []
+    original, pressed = solve_module.Solver.solve, []
 
-    def solve_then_ctrl_c(self):
-        timers.append(threading.Timer(1.0, _thread.interrupt_main))  # as if the planner pressed Ctrl-C
-        timers[-1].start()
+    def ctrl_c_once_a_plan_exists(event) -> None:  # HiGHS found an incumbent: the planner presses Ctrl-C
+        if not pressed:
+            pressed.append(True)
+            _thread.interrupt_main()
+
+    def solve(self):
+        self.load()
+        self._highs._solver_model.cbMipImprovingSolution.subscribe(ctrl_c_once_a_plan_exists)
         return original(self)
 
-    monkeypatch.setattr(solve_module.Solver, "solve", solve_then_ctrl_c)
-    try:  # the example takes ~5 s to prove optimality with no gap: 1 s is well inside the solve
-        result = CliRunner().invoke(main, ["solve", str(example_path), "-o", str(tmp_path / "out"), "--no-map",
-                                           "--mip-gap", "0", "--time-limit", "60"])
-    finally:
-        for timer in timers:
-            timer.cancel()
+    monkeypatch.setattr(solve_module.Solver, "solve", solve)
+    result = CliRunner().invoke(main, ["solve", str(example_path), "-o", str(tmp_path / "out"), "--no-map",
+                                       "--mip-gap", "0", "--time-limit", "60"])
+    assert pressed, "HiGHS reported no incumbent"
     assert result.exit_code == EXIT_OK, result.output
     summary = openpyxl.load_workbook(tmp_path / "out" / "plan.xlsx")["Summary"]
     assert [r[1] for r in summary.iter_rows(values_only=True) if r[0] == "status"] == ["feasible"]
-
-
-@pytest.mark.xfail(strict=True, reason="model/api.py: when HiGHS stops at the time limit before using the greedy "
-                                       "start, the greedy plan (feasible) is dropped instead of written as 'feasible'")
-def test_time_limit_before_any_incumbent_falls_back_to_the_greedy_plan(
-        tmp_path: Path, tiny_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(solve_module.Solver, "solve",
-                        _outcome_as(solve_module.Status.NO_PLAN_IN_TIME, "Time limit reached"))
-    result = cli("solve", tiny_path, "-o", tmp_path / "out", "--no-map")
-    assert result.exit_code == EXIT_OK
-    assert (tmp_path / "out" / "plan.xlsx").exists()
