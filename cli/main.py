@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 import time
 import traceback
@@ -341,7 +342,7 @@ def _print_frontier(frontier, written) -> None:
         table.add_column(column, justify="left" if column in ("scenario", "status") else "right", no_wrap=True)
     for row in frontier.itertuples(index=False):
         def fmt(value, spec):
-            return "—" if value is None or value != value else format(value, spec)
+            return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
         table.add_row(row.scenario, fmt(row.budget_meur, ",.0f"), row.status, fmt(getattr(row, "objective", None), ",.1f"),
                       fmt(getattr(row, "marginal_per_meur", None), ".3f"), fmt(getattr(row, "troops", None), ",.0f"),
                       fmt(getattr(row, "cost_meur", None), ",.1f"), fmt(getattr(row, "gap", None), ".1e"),

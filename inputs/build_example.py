@@ -78,7 +78,7 @@ def optional_text(text: str) -> str | None:
     return text if text != "" else None
 
 
-def as_int_if_whole(value: float | int) -> int | float:
+def as_int_if_whole(value: float) -> int | float:
     """Keep whole-number results of arithmetic as int."""
     return int(value) if float(value).is_integer() else value
 

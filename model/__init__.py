@@ -11,10 +11,10 @@ The API mirrors the CLI:
 
 __version__ = "0.1.0"
 
-from .data import InputData, from_tables, load  # noqa: E402
-from .errors import CowoptError, InputError  # noqa: E402
-from .api import PlanResult, evaluate, solve  # noqa: E402
-from .solve import Status  # noqa: E402
+from .api import PlanResult, evaluate, solve
+from .data import InputData, from_tables, load
+from .errors import CowoptError, InputError
+from .solve import Status
 
 
 def write_plan(result, out_dir, map_png=None):
@@ -33,5 +33,17 @@ def sweep(*args, **kwargs):
     return run_sweep(*args, **kwargs)
 
 
-__all__ = ["InputData", "PlanResult", "Status", "CowoptError", "InputError", "load", "from_tables",
-           "solve", "evaluate", "write_plan", "sweep", "__version__"]
+__all__ = [
+    "CowoptError",
+    "InputData",
+    "InputError",
+    "PlanResult",
+    "Status",
+    "__version__",
+    "evaluate",
+    "from_tables",
+    "load",
+    "solve",
+    "sweep",
+    "write_plan",
+]

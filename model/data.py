@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import schema
 from .errors import InputError, Problem
-from .schema import AIR_DEFENCE, BALLISTIC_DEFENCE, FLAG, FLOAT, ID, INT, LIST, TEXT, Column, Sheet
+from .schema import AIR_DEFENCE, BALLISTIC_DEFENCE, FLAG, ID, INT, LIST, TEXT, Column, Sheet
 from .workbook import RawSheet, read_sheets, sha256_of, sheets_from_tables
 
 

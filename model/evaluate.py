@@ -17,7 +17,7 @@ import pandas as pd
 
 from .candidates import Candidates, site_exclusion, state_exclusion
 from .data import InputData
-from .formulation import rule_matches, rule_penalty
+from .formulation import _given, rule_matches, rule_penalty
 
 # M EUR per soldier who cannot reach a site: large against any transport cost, so the LP
 # only leaves troops stranded when the entry points truly cannot carry them.
@@ -267,8 +267,8 @@ def _rules_table(data, counts: pd.Series, violations):
         matched = rule_matches(data, rule, placements)
         count = int(sum(counts[p] for p in matched))
         lo, hi = rule["min_count"], rule["max_count"]
-        short = max(0, int(lo) - count) if lo is not None and lo == lo else 0
-        excess = max(0, count - int(hi)) if hi is not None and hi == hi else 0
+        short = max(0, int(lo) - count) if _given(lo) else 0
+        excess = max(0, count - int(hi)) if _given(hi) else 0
         met = short == 0 and excess == 0
         if not met and rule["hard"]:
             violations.append(Violation("rule", f"hard rule {r} counts {count} matching units; "
@@ -283,7 +283,7 @@ def _rules_table(data, counts: pd.Series, violations):
 
 
 def _opt(value):
-    return int(value) if value is not None and value == value else None
+    return int(value) if _given(value) else None
 
 
 def _check_core_lead(data, plan: pd.DataFrame, violations) -> None:

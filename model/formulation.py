@@ -20,6 +20,7 @@ dump: ineq_budget, eq_group_balance, ...).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -315,7 +316,8 @@ def _define_rules(model, data, index: ModelIndex) -> None:
 
 
 def _given(value) -> bool:
-    return value is not None and value == value
+    """A count or penalty that was filled in (not None, not NaN)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def rule_penalty(data: InputData, rule_id: str) -> float:

@@ -7,6 +7,7 @@ planner's workbook such as "=cmd|..." stays text), to a temporary file renamed i
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -149,7 +150,7 @@ def _summary_sheet(book, styles, result: PlanResult) -> None:
 
 
 def _write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         sheet.write_blank(row, col, None, fmt)
     elif isinstance(value, (bool,)):
         sheet.write_number(row, col, int(value), fmt)

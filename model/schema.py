@@ -7,7 +7,7 @@ Sheet and column names are a public interface (see the brief); do not rename the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Column kinds understood by the reader (model/data.py converts and checks each one).
 ID = "id"  # non-empty text identifier, spaces trimmed

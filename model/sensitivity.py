@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 

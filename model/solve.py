@@ -124,7 +124,6 @@ class Solver:
         (`update`); HiGHS itself is then run directly, because Pyomo's solve() drops a MIP
         start set beforehand (seen with HiGHS 1.15 / Pyomo 6.10: no "MIP start" in the log).
         """
-        import highspy
 
         self.load()
         started = time.perf_counter()
