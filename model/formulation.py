@@ -83,15 +83,19 @@ def state_groups(data: InputData, states: set, fixed: dict) -> dict:
     return {n: n if n in alone else (CORE_GROUP if split_core and n in core else OTHER_GROUP) for n in states}
 
 
+def _rule_filters(rule) -> tuple:
+    """(state, item, capability, site_id, region) of a Rules row; "" matches anything."""
+    return tuple(rule[c] or "" for c in ("state", "item", "capability", "site_id", "region"))
+
+
 def rule_matches(data: InputData, rule, placements) -> list:
     """The placements (n,k,s) a Rules row counts: blank fields match anything."""
-    items, sites = data.items, data.sites
+    state, item, capability, site, region = _rule_filters(rule)
+    caps, regions = data.items["capabilities"].to_dict(), data.sites["region"].to_dict()
     return [(n, k, s) for n, k, s in placements
-            if (not rule["state"] or n == rule["state"])
-            and (not rule["item"] or k == rule["item"])
-            and (not rule["capability"] or rule["capability"] in items.at[k, "capabilities"])
-            and (not rule["site_id"] or s == rule["site_id"])
-            and (not rule["region"] or sites.at[s, "region"] == rule["region"])]
+            if (not state or n == state) and (not item or k == item)
+            and (not capability or capability in caps[k]) and (not site or s == site)
+            and (not region or regions[s] == region)]
 
 
 def cost_tiebreak(data: InputData, candidates: Candidates) -> float:
@@ -275,19 +279,19 @@ def _define_budget(model, data, index: ModelIndex) -> None:
 
 def rule_terms(data: InputData, rule, index: ModelIndex) -> tuple[str, list]:
     """The variables a rule counts: ("w", [(n,k)]) when it names no site or region, else ("y", [(k,s,g)])."""
+    state, item, capability, site, region = _rule_filters(rule)
     caps = data.items["capabilities"].to_dict()
 
     def item_ok(k):
-        return (not rule["item"] or k == rule["item"]) and (not rule["capability"] or rule["capability"] in caps[k])
+        return (not item or k == item) and (not capability or capability in caps[k])
 
-    if not (rule["site_id"] or rule["region"]):
-        return "w", [(n, k) for n, k in index.sends if (not rule["state"] or n == rule["state"]) and item_ok(k)]
-    region = data.sites["region"].to_dict()
-    group = index.group_of.get(rule["state"]) if rule["state"] else None
+    if not (site or region):
+        return "w", [(n, k) for n, k in index.sends if (not state or n == state) and item_ok(k)]
+    regions = data.sites["region"].to_dict()
+    group = index.group_of.get(state) if state else None
     return "y", [(k, s, g) for k, s, g in index.stands
-                 if item_ok(k) and (not rule["site_id"] or s == rule["site_id"])
-                 and (not rule["region"] or region[s] == rule["region"])
-                 and (not rule["state"] or g == group)]
+                 if item_ok(k) and (not site or s == site) and (not region or regions[s] == region)
+                 and (not state or g == group)]
 
 
 def _define_rules(model, data, index: ModelIndex) -> None:
