@@ -126,7 +126,6 @@ class Solver:
         solution.col_value = column_values
         solution.value_valid = True
         h.setSolution(solution)
-        self._start = None
 
     def solve(self) -> SolverOutcome:
         """Run HiGHS on the model as it is now (Params changed since the last solve included).
@@ -135,7 +134,6 @@ class Solver:
         (`update`); HiGHS itself is then run directly, because Pyomo's solve() drops a MIP
         start set beforehand (seen with HiGHS 1.15 / Pyomo 6.10: no "MIP start" in the log).
         """
-
         self.load()
         started = time.perf_counter()
         h = self._highs._solver_model
@@ -143,7 +141,7 @@ class Solver:
             self._highs.update()
             if self._start is not None and h.getNumNz() >= START_ABOVE_NONZEROS:
                 self._apply_start()
-            self._start = None
+            self._start = None  # a start is for one solve only
             options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": self.time_limit_s,
                        "output_flag": False, **({"threads": int(self.threads)} if self.threads else {})}
             if h.getNumNz() > IPM_ABOVE_NONZEROS:
