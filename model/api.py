@@ -115,7 +115,7 @@ def solve(
     seconds["build"] = time.perf_counter() - started
     _tell(progress, f"solving with HiGHS (time limit {data.settings['time_limit_s']:g} s, gap {data.settings['mip_gap']:g})")
     solver = Solver(model, data.settings["time_limit_s"], data.settings["mip_gap"], threads)
-    if start_plan:
+    if start_plan and solver.wants_start():
         started = time.perf_counter()
         start = greedy_start(data, cands, index)
         solver.set_start(start)

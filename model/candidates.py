@@ -24,7 +24,6 @@ class Candidates:
     """Index sets of the model and the facts behind them."""
 
     site_front_km: pd.Series  # site_id -> distance to the contact line
-    site_asset_km: pd.DataFrame  # site x asset distances
     routes: pd.DataFrame  # entry_id, site_id, distance_km (allowed routes only)
     reachable_sites: frozenset  # sites that at least one allowed route reaches
     placements: pd.DataFrame  # state, item, site_id, available: allowed x[n,k,s]
@@ -113,7 +112,9 @@ def build(data: InputData) -> Candidates:
     item_site_cover = _item_site_cover(data, site_asset, placements)
     worth = _worth(data)
     cover_options = _cover_options(data, item_site_cover, worth)
-    return Candidates(front_km, site_asset, routes, reachable, placements, item_site_cover, cover_options, worth)
+    # the site x asset distance matrix is not kept: at 400 x 10,000 it is 32 MB that every
+    # PlanResult (and every sweep result sent back by a worker) would otherwise carry
+    return Candidates(front_km, routes, reachable, placements, item_site_cover, cover_options, worth)
 
 
 def _cover_options(data: InputData, item_site_cover: dict, worth: dict) -> dict:

@@ -33,19 +33,3 @@ class InputError(CowoptError):
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class InfeasibleError(CowoptError):
-    """No plan meets the hard constraints; `diagnosis` says which demands conflict."""
-
-    def __init__(self, message: str, diagnosis=None):
-        super().__init__(message)
-        self.diagnosis = diagnosis
-
-
-class NoPlanInTimeError(CowoptError):
-    """The time limit ran out before any feasible plan was found."""
-
-
-class SolverError(CowoptError):
-    """The solver failed (numerical trouble or an internal error)."""

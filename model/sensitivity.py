@@ -144,10 +144,11 @@ def _warm_step(data, v, cands, model, index, solver, start, build_seconds, out):
                                       None, diagnosis=reasons)))
         return start
     model.budget_meur.set_value(float(v.budget_meur))
-    greedy = greedy_start(variant_data, cands, index)
-    if not start or start_coverage(variant_data, cands, greedy) > start_coverage(variant_data, cands, start):
-        start = greedy  # the better of the greedy plan and the previous optimum
-    solver.set_start(start)
+    if solver.wants_start():
+        greedy = greedy_start(variant_data, cands, index)
+        if not start or start_coverage(variant_data, cands, greedy) > start_coverage(variant_data, cands, start):
+            start = greedy  # the better of the greedy plan and the previous optimum
+        solver.set_start(start)
     outcome = solver.solve()
     seconds = {"build": build_seconds, "solve": outcome.seconds}
     out.append((v, api.finish(variant_data, cands, index, outcome, seconds)))

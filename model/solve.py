@@ -106,6 +106,12 @@ class Solver:
             self._highs.set_instance(self.model)
             self._loaded = True
 
+    def wants_start(self) -> bool:
+        """Whether a MIP start would be used (large models only, see START_ABOVE_NONZEROS);
+        callers skip computing one otherwise."""
+        self.load()
+        return self._highs._solver_model.getNumNz() >= START_ABOVE_NONZEROS
+
     def set_start(self, values: dict) -> None:
         """A whole MIP start for the next solve: {(variable name, index): value}, every
         variable not named is 0. A whole plan is checked and taken at once; HiGHS's completion
