@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-import cowopt
 import pytest
+
+import cowopt
 from cowopt import candidates
 from cowopt.evaluate import deployments_table, score
 from cowopt.formulation import build_model, split_deployments
