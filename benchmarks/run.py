@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-limit", type=float, default=60.0, help="solver time limit per run, s")
     parser.add_argument("--gap", type=float, default=None, help="override every size's mip gap")
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic instances")
-    parser.add_argument("--threads", type=int, default=None, help="HiGHS threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None, help="threads for HiGHS's parallel tree search (default: serial search)")
     parser.add_argument("--json", default=None, help="also write the results here")
     parser.add_argument("--no-spopt", action="store_true", help="skip the spopt side of mclp instances")
     parser.add_argument("--instances-dir", default=None, help="keep the generated workbooks here")

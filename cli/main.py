@@ -160,7 +160,7 @@ def _progress():
 @out_option
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds (overrides Settings time_limit_s).")
 @click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
-@click.option("--threads", type=click.IntRange(min=1), help="Solver threads (default: all cores).")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads for HiGHS's parallel tree search (default 1: serial search).")
 @click.option("--fix", "fix_plan", type=click.Path(path_type=Path), help="Keep this plan's deployments (as minimums) and optimise the rest.")
 @click.option("--fix-exact", is_flag=True, help="With --fix: keep the plan's counts exactly, not as minimums.")
 @map_option

@@ -91,7 +91,7 @@ def chains(variants: list[Variant], workers: int) -> list[list[Variant]]:
     return result
 
 
-def solve_chain(data: InputData, chain: list[Variant], time_limit_s=None, mip_gap=None, threads: int | None = 1,
+def solve_chain(data: InputData, chain: list[Variant], time_limit_s=None, mip_gap=None, threads: int | None = None,
                 rebuild: bool = False) -> list[tuple[Variant, object]]:
     """Solve one scenario's ascending budgets; each entry is (variant, PlanResult or error text)."""
     try:
@@ -198,7 +198,7 @@ def run_variants(data: InputData, variants: list[Variant], workers: int | None =
         else:
             from concurrent.futures import as_completed
 
-            futures = {executor.submit(solve_chain, data, chain, time_limit_s, mip_gap, 1, rebuild): chain for chain in groups}
+            futures = {executor.submit(solve_chain, data, chain, time_limit_s, mip_gap, None, rebuild): chain for chain in groups}
             for future in as_completed(futures):
                 try:
                     pairs = future.result()

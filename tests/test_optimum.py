@@ -536,3 +536,26 @@ def test_no_allowed_placement_gives_the_empty_plan(tiny_tables):
     result = solve(tables)
     assert result.status == cowopt.Status.OPTIMAL, (result.status, result.detail)
     assert result.score.objective == 0.0
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def test_any_thread_count_after_any_earlier_run_reaches_the_optimum(tiny_tables):
+    """HiGHS sizes one thread scheduler per process at its first run; asking another explicit
+    count later used to fail ("error", "Not Set"). Here the first run takes 2 threads, as the
+    default does on a 4-core machine, and the sweep's old fixed threads=1 follows it."""
+    import highspy
+
+    first = highspy.Highs()
+    first.setOptionValue("output_flag", False)
+    first.setOptionValue("threads", 2)
+    first.run()
+    tight = variant(tiny_tables, _c("States", "Borduria", "eligible", 0))
+    expected = {"tiny": brute_force(tiny_tables), "tight": brute_force(tight)}
+    assert expected == pytest.approx({"tiny": 247.5, "tight": 100.0}, abs=TOLERANCE)
+    for threads in (1, 2, None, 1):  # 2 = HiGHS's parallel tree search
+        for name, tables in (("tiny", tiny_tables), ("tight", tight)):
+            result = cowopt.solve(cowopt.from_tables(copy.deepcopy(tables)), threads=threads)
+            assert result.status == cowopt.Status.OPTIMAL, (threads, name, result.detail)
+            assert result.score.objective == pytest.approx(expected[name], abs=TOLERANCE), (threads, name)
