@@ -39,6 +39,11 @@ SIZES = {
     "small": {"kind": "full", "sites": 40, "assets": 120, "states": 12, "gap": 1e-4,
               "targets": {"total_s": 10.0, "gap": 1e-4},
               "about": "full model, 40 sites x 120 assets x 12 states"},
+    # steps between small and medium, to show how the time grows with size (no target)
+    "full-50": {"kind": "full", "sites": 50, "assets": 750, "states": 12, "gap": 1e-3, "targets": {},
+                "about": "full model, 50 sites x 750 assets x 12 states"},
+    "full-100": {"kind": "full", "sites": 100, "assets": 1500, "states": 16, "gap": 1e-3, "targets": {},
+                 "about": "full model, 100 sites x 1,500 assets x 16 states"},
     "medium": {"kind": "full", "sites": 200, "assets": 3000, "states": 24, "gap": 1e-3,
                "targets": {"total_s": 60.0, "gap": 1e-3},
                "about": "full model, 200 sites x 3,000 assets x 24 states"},

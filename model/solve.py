@@ -220,9 +220,10 @@ class Solver:
 
 def _thread_options(h, threads: int | None) -> dict:
     """HiGHS options for a thread count asked by the user; {} leaves HiGHS's defaults (one
-    search thread). Two or more threads switch on HiGHS's parallel tree search (new in 1.15,
-    `parallel=on`): on 200 sites x 3,000 assets it reached gap 1e-3 in 194 s with 2 threads
-    against about 330 s with one (docs/performance.md)."""
+    search thread). Two or more threads switch on HiGHS's parallel tree search (`parallel=on`,
+    HiGHS 1.15's first release of it). It stays opt-in: on 200 sites x 3,000 assets it was not
+    reliably faster (gap 1e-3 in 132 s in one run, 1.35e-3 left at 150 s in another, against
+    142 s serial; docs/performance.md)."""
     global _scheduler_threads
     if not threads:
         return {}
