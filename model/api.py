@@ -94,6 +94,7 @@ def solve(
 ) -> PlanResult:
     """Optimise the allocation. `fixed` maps (state, item, site_id) -> count kept as a minimum
     (or exactly with fix_exact). `start_plan` gives HiGHS a greedy plan as a MIP start.
+    `threads` >= 2 runs HiGHS's parallel tree search; None keeps its serial search.
     Returns a PlanResult whose status says what happened."""
     seconds = {}
     started = time.perf_counter()
