@@ -90,7 +90,7 @@ def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_
             name += f" (now {pyo.value(bound):,.0f})" if bound is not None else ""
             slacks.append((name, family, slack, _scale(family, data)))
     model.obj_elastic = pyo.Objective(expr=sum(w * s for _, _, s, w in slacks), sense=pyo.minimize)
-    outcome = Solver(model, time_limit_s, 1e-6).solve()
+    outcome = Solver(model, time_limit_s, 1e-6).solve(into_model=True)  # the slacks are read below
     if not outcome.status.has_plan:
         return ["no relaxation of rules, mission size, budget, caps or throughput makes a plan possible "
                 "(check inventory, eligibility and the frontline buffer)"]

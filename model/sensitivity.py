@@ -191,14 +191,14 @@ def run_variants(data: InputData, variants: list[Variant], workers: int | None =
     try:
         if executor is None:
             for chain in groups:
-                for v, r in solve_chain(data, chain, time_limit_s, mip_gap, None, rebuild):
+                for v, r in solve_chain(data, chain, time_limit_s, mip_gap, rebuild=rebuild):
                     done[v] = r
                     if progress:
                         progress(len(done), total, v.name)
         else:
             from concurrent.futures import as_completed
 
-            futures = {executor.submit(solve_chain, data, chain, time_limit_s, mip_gap, None, rebuild): chain for chain in groups}
+            futures = {executor.submit(solve_chain, data, chain, time_limit_s, mip_gap, rebuild=rebuild): chain for chain in groups}
             for future in as_completed(futures):
                 try:
                     pairs = future.result()

@@ -140,8 +140,10 @@ class Solver:
         solution.value_valid = True
         h.setSolution(solution)
 
-    def solve(self) -> SolverOutcome:
+    def solve(self, into_model: bool = False) -> SolverOutcome:
         """Run HiGHS on the model as it is now (Params changed since the last solve included).
+        `into_model` also sets the Pyomo variables' values (the diagnosis reads its slacks);
+        everything else reads the plain numbers in the outcome.
 
         Pyomo's persistent interface keeps the HiGHS model in step with the Pyomo model
         (`update`); HiGHS itself is then run directly, because Pyomo's solve() drops a MIP
@@ -152,14 +154,15 @@ class Solver:
         h = self._highs._solver_model
         try:
             self._highs.update()
-            if self._start is not None and h.getNumNz() >= START_ABOVE_NONZEROS:
+            nonzeros = h.getNumNz()
+            if self._start is not None and nonzeros >= START_ABOVE_NONZEROS:
                 self._apply_start()
             self._start = None  # a start is for one solve only
             options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": self.time_limit_s,
-                       "output_flag": False, **_thread_options(h, self.threads)}
-            if h.getNumNz() > IPM_ABOVE_NONZEROS:
+                       "output_flag": False, **_thread_options(self.threads)}
+            if nonzeros > IPM_ABOVE_NONZEROS:
                 options["mip_lp_solver"] = "ipm"
-            if h.getNumNz() < NO_SUBMIP_BELOW_NONZEROS:
+            if nonzeros < NO_SUBMIP_BELOW_NONZEROS:
                 options.update(mip_heuristic_run_rins=False, mip_heuristic_run_rens=False)
             for key, value in options.items():
                 h.setOptionValue(key, value)
@@ -170,9 +173,9 @@ class Solver:
             logger.debug("HiGHS failed", exc_info=True)
             return SolverOutcome(Status.ERROR, f"solver error: {exc}", None, None, None,
                                  time.perf_counter() - started, None, "HiGHS", highs_version())
-        return self._outcome(h, time.perf_counter() - started, pressed)
+        return self._outcome(h, time.perf_counter() - started, pressed, into_model)
 
-    def _outcome(self, h, seconds: float, interrupted: bool = False) -> SolverOutcome:
+    def _outcome(self, h, seconds: float, interrupted: bool, into_model: bool) -> SolverOutcome:
         import highspy
 
         model_status = h.getModelStatus()
@@ -195,11 +198,12 @@ class Solver:
         elif has_plan:
             column_values = h.getSolution().col_value
             outcome.values = self._values(column_values)
-            self._load_into_model(column_values)
+            if into_model:
+                self._load_into_model(column_values)
         return outcome
 
     def _load_into_model(self, column_values) -> None:
-        """Pyomo variables take the solution too (the diagnosis reads its slack variables)."""
+        """Pyomo variables take the solution too."""
         var_map = self._highs._pyomo_var_to_solver_var_map
         for var in self.model.component_data_objects(pyo.Var, descend_into=True):
             column = var_map.get(id(var))
@@ -218,18 +222,20 @@ class Solver:
         return values
 
 
-def _thread_options(h, threads: int | None) -> dict:
+def _thread_options(threads: int | None) -> dict:
     """HiGHS options for a thread count asked by the user; {} leaves HiGHS's defaults (one
     search thread). Two or more threads switch on HiGHS's parallel tree search (`parallel=on`,
     HiGHS 1.15's first release of it). It stays opt-in: on 200 sites x 3,000 assets it was not
     reliably faster (gap 1e-3 in 132 s in one run, 1.35e-3 left at 150 s in another, against
     142 s serial; docs/performance.md)."""
+    import highspy
+
     global _scheduler_threads
     if not threads:
         return {}
     with _scheduler_lock:
         if _scheduler_threads != int(threads):
-            h.resetGlobalScheduler(True)
+            highspy.Highs.resetGlobalScheduler(True)
             _scheduler_threads = int(threads)
     return {"threads": int(threads), "parallel": "on" if threads > 1 else "off"}
 
