@@ -43,6 +43,11 @@ class SolverOutcome:
     solver: str
     solver_version: str
     values: dict = field(default_factory=dict)  # variable name -> {index: value}
+    # What the solution check found wrong with the numbers HiGHS handed back (empty: they are
+    # a solution of the model HiGHS holds, and its objective is the one HiGHS reported).
+    solution_problems: list = field(default_factory=list)
+    # The first run's problems when the solution shown is a second run's (on a fresh HiGHS model).
+    resolved_after: list = field(default_factory=list)
 
 
 # HiGHS options chosen by measurement on the shipped example and its scenarios (time to
@@ -148,12 +153,41 @@ class Solver:
         Pyomo's persistent interface keeps the HiGHS model in step with the Pyomo model
         (`update`); HiGHS itself is then run directly, because Pyomo's solve() drops a MIP
         start set beforehand (seen with HiGHS 1.15 / Pyomo 6.10: no "MIP start" in the log).
+
+        The numbers HiGHS hands back are checked against the model it holds
+        (`solution_problems`). If they fail, the HiGHS model is built afresh from the Pyomo
+        model and solved once more; if they fail again, the outcome is an error, never a plan.
         """
+        start = self._start
+        outcome = self._solve_once(into_model)
+        if not outcome.solution_problems:
+            return outcome
+        first = outcome.solution_problems
+        logger.warning("HiGHS's solution failed its check (%s); solving again on a fresh HiGHS model", "; ".join(first))
+        self._highs = _bulk_highs()
+        self._loaded = False
+        self._start = start
+        retry = self._solve_once(into_model)
+        retry.seconds += outcome.seconds
+        retry.resolved_after = first
+        if retry.solution_problems:
+            return SolverOutcome(Status.ERROR, "HiGHS's solution failed the check twice: " + "; ".join(
+                retry.solution_problems), None, None, None, retry.seconds, retry.nodes, retry.solver,
+                retry.solver_version, solution_problems=retry.solution_problems, resolved_after=first)
+        return retry
+
+    def _solve_once(self, into_model: bool) -> SolverOutcome:
         self.load()
         started = time.perf_counter()
         h = self._highs._solver_model
         try:
             self._highs.update()
+            # Forget the previous run's solution. HiGHS 1.16 keeps it and uses it as a MIP start
+            # on the modified model; when presolve then solves that model, HiGHS reports the new
+            # optimum's objective but hands back the old columns (seen on a budget chain: budget
+            # 400 reported 167.5 with the plan of budget 200, worth 67.5). A start of our own is
+            # set after this, so it is kept.
+            h.clearSolver()
             nonzeros = h.getNumNz()
             if self._start is not None and nonzeros >= START_ABOVE_NONZEROS:
                 self._apply_start()
@@ -197,6 +231,7 @@ class Solver:
             outcome.values = {name: {} for name in _VARIABLES}
         elif has_plan:
             column_values = h.getSolution().col_value
+            outcome.solution_problems = solution_problems(h, column_values, objective)
             outcome.values = self._values(column_values)
             if into_model:
                 self._load_into_model(column_values)
@@ -220,6 +255,58 @@ class Solver:
                 values[name] = {key: column_values[var_map[id(component[key])]] for key in component
                                 if id(component[key]) in var_map}
         return values
+
+
+def solution_problems(h, column_values, objective: float, tolerance: float = 1e-6) -> list[str]:
+    """What is wrong with `column_values` as a solution of the model HiGHS holds: its objective
+    is not the one HiGHS reported, or it breaks a row, a bound or integrality. Empty when the
+    numbers are what HiGHS says they are. Computed from HiGHS's own copy of the model with
+    numpy, apart from the solver's run, so a stale or corrupted solution cannot pass."""
+    import numpy as np
+
+    lp = h.getLp()
+    x = np.asarray(column_values, dtype=float)
+    problems = []
+    if len(x) != lp.num_col_:
+        return [f"the solver returned {len(x)} values for {lp.num_col_} columns"]
+    if not np.all(np.isfinite(x)):
+        return ["the solver returned a solution with values that are not finite numbers"]
+    recomputed = float(np.dot(np.asarray(lp.col_cost_, dtype=float), x) + lp.offset_)
+    scale = max(1.0, abs(objective), abs(recomputed))
+    if abs(recomputed - objective) > tolerance * scale:
+        problems.append(f"the solver reported objective {objective:,.6f} but its solution's columns give "
+                        f"{recomputed:,.6f}")
+    lower, upper = np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float)
+    slack = 1e-6 * np.maximum(1.0, np.abs(x))
+    out_of_bounds = int(np.count_nonzero((x < lower - slack) | (x > upper + slack)))
+    if out_of_bounds:
+        problems.append(f"{out_of_bounds} variable(s) of the solution lie outside their bounds")
+    integrality = np.asarray(lp.integrality_, dtype=int) if len(lp.integrality_) else np.zeros(len(x), dtype=int)
+    fractional = int(np.count_nonzero((integrality > 0) & (np.abs(x - np.round(x)) > 1e-5)))
+    if fractional:
+        problems.append(f"{fractional} integer variable(s) of the solution are fractional")
+    if lp.num_row_:
+        matrix = lp.a_matrix_
+        starts, indices = np.asarray(matrix.start_), np.asarray(matrix.index_)
+        values = np.asarray(matrix.value_, dtype=float)
+        nonzeros = int(starts[-1]) if len(starts) else 0
+        # compressed by column (HiGHS's usual form) or by row: one owner per nonzero either way
+        rowwise = matrix.format_ == _rowwise_format()
+        owners = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+        rows, cols = (owners, indices[:nonzeros]) if rowwise else (indices[:nonzeros], owners)
+        activity = np.bincount(rows, weights=values[:nonzeros] * x[cols], minlength=lp.num_row_)
+        row_lower, row_upper = np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)
+        row_slack = 1e-6 * np.maximum(1.0, np.abs(activity))
+        broken = int(np.count_nonzero((activity < row_lower - row_slack) | (activity > row_upper + row_slack)))
+        if broken:
+            problems.append(f"the solution breaks {broken} constraint row(s) of the model")
+    return problems
+
+
+def _rowwise_format():
+    import highspy
+
+    return highspy.MatrixFormat.kRowwise
 
 
 def _thread_options(threads: int | None) -> dict:
