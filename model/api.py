@@ -7,6 +7,7 @@ that into a spinner, a notebook can pass `print`.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from .candidates import Candidates
 from .data import InputData, load
 from .errors import InputError, Problem
 from .evaluate import PlanScore, deployments_table, score
-from .formulation import ModelIndex, build_model, split_deployments
+from .formulation import ModelIndex, build_model, cost_tiebreak, split_deployments
 from .greedy import greedy_start, start_coverage
 from .solve import Solver, SolverOutcome, Status, highs_version
 
@@ -41,6 +42,7 @@ class PlanResult:
     seconds: dict = field(default_factory=dict)  # read, build, solve, score
     diagnosis: list = field(default_factory=list)  # planner-readable reasons (infeasible)
     mode: str = "solve"  # or "evaluate"
+    check: SelfCheck | None = None  # the independent check of a solver's plan (None: evaluate, or no plan)
 
     @property
     def has_plan(self) -> bool:
@@ -71,8 +73,69 @@ class PlanResult:
             "unmet_rules": list(s.rules.loc[s.rules["status"] != "met", "rule_id"]) if s else [],
             "diagnosis": list(self.diagnosis),
             "warnings": list(self.data.warnings),
+            "independent_check": self.check.as_dict() if self.check else None,
         }
         return out
+
+
+@dataclass
+class SelfCheck:
+    """The solver's plan re-scored apart from the model: the scorer's objective for the
+    extracted plan against HiGHS's objective and bound, and every hard constraint checked by
+    `evaluate`'s checker. `problems` empty means the plan is what the solver says it is."""
+
+    solver_objective: float | None
+    rescored_objective: float | None  # coverage - soft-rule penalties, by the independent scorer
+    solver_bound: float | None
+    tolerance: float
+    problems: list = field(default_factory=list)
+    re_solved_after: list = field(default_factory=list)  # a first attempt's problems, when solved again
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {"passed": self.passed, "solver_objective": self.solver_objective,
+                "rescored_objective": self.rescored_objective, "solver_bound": self.solver_bound,
+                "tolerance": self.tolerance, "problems": list(self.problems),
+                "re_solved_after": list(self.re_solved_after)}
+
+    def note(self) -> str:
+        """One line for the Summary sheet and the terminal."""
+        if not self.passed:
+            return "FAILED: " + "; ".join(self.problems)
+        text = (f"passed: plan re-scored apart from the model ({self.rescored_objective:,.3f}; solver "
+                f"{self.solver_objective:,.3f}), every hard constraint met")
+        if self.re_solved_after:
+            text += "; solved a second time after the first answer failed (" + "; ".join(self.re_solved_after) + ")"
+        return text
+
+
+def self_check(data: InputData, cands: Candidates, outcome: SolverOutcome, plan_score: PlanScore) -> SelfCheck:
+    """Does the solver's plan score what the solver says, and meet every hard constraint?
+
+    The solver maximises coverage − soft-rule penalties − eps·cost (eps: the cost tie-break,
+    worth < 1/1000 of the smallest coverage step over the whole budget). The scorer credits
+    every covered cell in full, so for the same plan `rescored ≥ solver objective` up to
+    rounding, and `rescored − tie-break ≤ bound`. Breaking either means the numbers HiGHS
+    handed back are not the plan it scored (a stale or corrupted solution) or its bound is
+    wrong; neither may be called optimal."""
+    rescored = plan_score.objective - plan_score.rule_penalty
+    solver_objective, bound = outcome.objective, outcome.bound
+    tie_break = cost_tiebreak(data, cands) * max(plan_score.cost_meur, float(data.settings["budget_meur"]))
+    tolerance = max(1e-4, 1e-6 * abs(rescored)) + tie_break
+    problems = list(outcome.solution_problems)
+    if solver_objective is not None and rescored < solver_objective - tolerance:
+        problems.append(f"the solver reported objective {solver_objective:,.4f} but its plan scores "
+                        f"{rescored:,.4f} when re-scored apart from the model")
+    if bound is not None and math.isfinite(bound) and rescored - tie_break > bound + tolerance:
+        problems.append(f"the plan scores {rescored:,.4f}, above the solver's proven bound {bound:,.4f}: the bound is wrong")
+    if plan_score.violations:
+        shown = "; ".join(str(v) for v in plan_score.violations[:3])
+        more = f" (and {len(plan_score.violations) - 3} more)" if len(plan_score.violations) > 3 else ""
+        problems.append(f"the solver's plan breaks {len(plan_score.violations)} hard constraint(s): {shown}{more}")
+    return SelfCheck(solver_objective, rescored, bound, tolerance, problems, list(outcome.resolved_after))
 
 
 def _tell(progress: Progress, message: str) -> None:
@@ -107,13 +170,21 @@ def solve(
     fixed = dict(fixed or {})
     _check_fixed(data, cands, fixed)
     reasons = diagnose.precheck(data, cands, fixed)
+    seconds["build"] = time.perf_counter() - started
     if reasons:
-        seconds["build"] = time.perf_counter() - started
         return PlanResult(data, cands, Status.INFEASIBLE, "infeasible (found before solving)", None,
                           seconds=seconds, diagnosis=reasons)
+    result = _build_and_solve(data, cands, fixed, fix_exact, threads, start_plan, seconds, progress)
+    return checked(result, lambda: _build_and_solve(data, cands, fixed, fix_exact, threads, start_plan,
+                                                    dict(seconds), progress), progress)
+
+
+def _build_and_solve(data, cands, fixed, fix_exact, threads, start_plan, seconds, progress) -> PlanResult:
+    """One attempt: build the model afresh, solve it, score the plan."""
+    started = time.perf_counter()
     _tell(progress, f"building the model: {len(cands.placements):,} placements, {len(cands.cover_options):,} coverage cells")
     model, index = build_model(data, cands, fixed, fix_exact)
-    seconds["build"] = time.perf_counter() - started
+    seconds["build"] = seconds.get("build", 0.0) + time.perf_counter() - started
     _tell(progress, f"solving with HiGHS (time limit {data.settings['time_limit_s']:g} s, gap {data.settings['mip_gap']:g})")
     solver = Solver(model, data.settings["time_limit_s"], data.settings["mip_gap"], threads)
     if start_plan and solver.wants_start():
@@ -125,6 +196,27 @@ def solve(
     outcome = solver.solve()
     seconds["solve"] = outcome.seconds
     return finish(data, cands, index, outcome, seconds, progress)
+
+
+def checked(result: PlanResult, solve_again: Callable[[], PlanResult], progress: Progress = None) -> PlanResult:
+    """The self-check's policy: a plan whose independent check failed is solved once more from
+    a freshly built model; if that fails too, the result is an error (no plan, exit 4)."""
+    if result.check is None or result.check.passed:
+        return result
+    first = result.check.problems
+    logger.warning("the solver's plan failed the independent check (%s); solving again from a fresh model",
+                   "; ".join(first))
+    _tell(progress, "the solver's plan failed the independent check: solving again from a fresh model")
+    again = solve_again()
+    if again.check is not None:
+        again.check.re_solved_after = list(first) + again.check.re_solved_after
+    if again.check is None or again.check.passed:
+        return again
+    problems = again.check.problems
+    return PlanResult(again.data, again.candidates, Status.ERROR,
+                      "the solver's plan failed the independent check twice; no plan is reported",
+                      None, again.outcome, again.seconds,
+                      diagnosis=[f"independent check: {p}" for p in problems], check=again.check)
 
 
 def finish(data: InputData, cands: Candidates, index: ModelIndex, outcome: SolverOutcome, seconds: dict,
@@ -142,7 +234,8 @@ def finish(data: InputData, cands: Candidates, index: ModelIndex, outcome: Solve
     flows = pd.DataFrame([(e, s, v) for (e, s), v in outcome.values["f"].items()], columns=["entry_id", "site_id", "troops"])
     result_score = score(data, cands, plan[["state", "item", "site_id", "count"]], flows)
     seconds["score"] = time.perf_counter() - started
-    return PlanResult(data, cands, outcome.status, outcome.detail, result_score, outcome, seconds)
+    check = self_check(data, cands, outcome, result_score)
+    return PlanResult(data, cands, outcome.status, outcome.detail, result_score, outcome, seconds, check=check)
 
 
 def evaluate(inputs: InputData | str | Path, plan: pd.DataFrame | str | Path) -> PlanResult:

@@ -91,6 +91,8 @@ def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_
             slacks.append((name, family, slack, _scale(family, data)))
     model.obj_elastic = pyo.Objective(expr=sum(w * s for _, _, s, w in slacks), sense=pyo.minimize)
     outcome = Solver(model, time_limit_s, 1e-6).solve(into_model=True)  # the slacks are read below
+    if outcome.status.value == "error":  # e.g. HiGHS's answer failed its check twice: say so, guess nothing
+        return [f"the diagnosis could not be computed: {outcome.detail}"]
     if not outcome.status.has_plan:
         return ["no relaxation of rules, mission size, budget, caps or throughput makes a plan possible "
                 "(check inventory, eligibility and the frontline buffer)"]

@@ -113,6 +113,8 @@ def summary_rows(result: PlanResult) -> list[tuple[str, object, str]]:
             ("solve_seconds", round(o.seconds, 3), "s"),
             ("solver", f"{o.solver} {o.solver_version}", "through Pyomo (pyomo.contrib.solver)"),
         ]
+    if result.check is not None:
+        rows.append(("independent check", "passed" if result.check.passed else "FAILED", result.check.note()))
     rows += [(f"{k}_seconds", round(v, 3), "s") for k, v in result.seconds.items() if k != "solve"]
     rows += [
         ("frontline_buffer_km", settings["frontline_buffer_km"], "km"),
@@ -139,6 +141,8 @@ def _summary_sheet(book, styles, result: PlanResult) -> None:
         fmt = styles["#,##0.000"] if label in ("solver objective", "solver bound") else fmt
         if label == "status":
             fmt = styles["good"] if value == "optimal" else styles["bad"]
+        if label == "independent check":
+            fmt = styles["good"] if value == "passed" else styles["bad"]
         _write_cell(sheet, i, 1, value, fmt)
         sheet.write(i, 2, "" if note == "share" else note, styles["note"])
     sheet.set_column(0, 0, 32)

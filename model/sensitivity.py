@@ -127,7 +127,7 @@ def _warm_chain(data: InputData, chain: list[Variant], threads) -> list[tuple[Va
     start = None
     for v in chain:
         try:
-            start = _warm_step(data, v, cands, model, index, solver, start, build_seconds, out)
+            start = _warm_step(data, v, cands, model, index, solver, start, build_seconds, out, threads)
         except Exception as exc:  # one variant failing must not sink the others
             logger.debug("variant failed", exc_info=True)
             out.append((v, f"error: {exc.__class__.__name__}: {exc}"))
@@ -135,7 +135,7 @@ def _warm_chain(data: InputData, chain: list[Variant], threads) -> list[tuple[Va
     return out
 
 
-def _warm_step(data, v, cands, model, index, solver, start, build_seconds, out):
+def _warm_step(data, v, cands, model, index, solver, start, build_seconds, out, threads=None):
     """Solve one budget of a chain; returns the start for the next budget."""
     variant_data = _at_budget(data, v)
     reasons = diagnose.precheck(variant_data, cands)
@@ -151,7 +151,13 @@ def _warm_step(data, v, cands, model, index, solver, start, build_seconds, out):
         solver.set_start(start)
     outcome = solver.solve()
     seconds = {"build": build_seconds, "solve": outcome.seconds}
-    out.append((v, api.finish(variant_data, cands, index, outcome, seconds)))
+    result = api.finish(variant_data, cands, index, outcome, seconds)
+    if result.check is not None and not result.check.passed:
+        # the warm model's answer failed the independent check: this budget is solved again from
+        # a freshly built model, and the next budget does not start from the doubtful plan
+        out.append((v, api.checked(result, lambda: api.solve(variant_data, threads=threads))))
+        return None
+    out.append((v, result))
     if outcome.status.has_plan:
         # the whole previous plan: it fits any larger budget, so HiGHS starts from it
         start = {(name, k): (round(val) if name in ("w", "y", "u", "o") else val)
