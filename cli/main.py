@@ -8,7 +8,6 @@ the solver failed); 1 only for a bug in cowopt. Library errors become clean mess
 from __future__ import annotations
 
 import functools
-import json
 import math
 import sys
 import time
@@ -16,6 +15,8 @@ import traceback
 from pathlib import Path
 
 import click
+
+from cowopt.cli.document import clean_for_json, emit, reserve_stdout, restore_stdout
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
 
@@ -27,34 +28,71 @@ def _console():
 
 
 def handle_errors(command):
-    """Turn library errors into messages and exit codes; no traceback for anything expected."""
+    """Turn library errors into messages and exit codes; no traceback for anything expected.
+    With --json, every outcome is also one JSON document on stdout (cli/document.py)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from cowopt.errors import CowoptError, InputError
 
+        as_json = bool(kwargs.get("as_json"))
         console = _console()
         try:
             return command(*args, **kwargs)
         except InputError as exc:
+            if as_json:
+                emit({"status": "invalid_input", "exit_code": EXIT_INPUT, "written": False,
+                      "problems": [{"file": p.file, "sheet": p.sheet, "cell": p.cell, "message": p.message}
+                                   for p in exc.problems]})
             console.print(f"[bold red]{len(exc.problems)} problem(s) in the input; nothing was written:[/]")
             for problem in exc.problems:
                 console.print(f"  {problem}", markup=False, soft_wrap=True)
             sys.exit(EXIT_INPUT)
         except CowoptError as exc:
-            console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            if as_json:
+                emit({"status": "error", "exit_code": EXIT_INPUT, "written": False, "message": str(exc)})
+            console.print("[bold red]error:[/] ", end="")
+            console.print(str(exc), markup=False, soft_wrap=True)
             sys.exit(EXIT_INPUT)
         except KeyboardInterrupt:
+            if as_json:
+                emit({"status": "interrupted", "exit_code": 130, "written": False})
             console.print("[yellow]interrupted; no file was written[/]")
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
-        except Exception:  # a bug: say so plainly, keep the details for the report
+        except Exception as exc:  # a bug: say so plainly, keep the details for the report
+            if as_json:
+                emit({"status": "bug", "exit_code": EXIT_BUG, "written": False,
+                      "message": f"{exc.__class__.__name__}: {exc}"})
             console.print("[bold red]internal error: this is a bug in cowopt, please report it with the details below[/]")
             console.print(traceback.format_exc(limit=-3), markup=False)
             sys.exit(EXIT_BUG)
 
     return wrapper
+
+
+class _Commands(click.Group):
+    """The command group; with --json, a usage error (an unknown option, a value out of range)
+    is a JSON document on stdout too, besides click's usual message on stderr."""
+
+    def main(self, args=None, *rest, **kwargs):
+        words = list(args) if args is not None else sys.argv[1:]
+        self._json_asked = "--json" in words
+        reserve_stdout()  # stdout carries only the --json document; library chatter goes to stderr
+        try:
+            return super().main(args, *rest, **kwargs)
+        finally:
+            restore_stdout()
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if getattr(self, "_json_asked", False):
+                emit({"status": "usage_error", "exit_code": exc.exit_code, "written": False,
+                      "message": exc.format_message()})
+            raise
 
 
 def json_option(f):
@@ -70,7 +108,7 @@ def out_option(f):
                         help="Output folder (default: outputs/<input name>/).")(f)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cowopt")
 def main() -> None:
     """Allocate a coalition reassurance force to sites: which state sends what where.
@@ -82,8 +120,9 @@ def main() -> None:
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@json_option
 @handle_errors
-def template(path: Path, force: bool) -> None:
+def template(path: Path, force: bool, as_json: bool) -> None:
     """Write an empty, annotated input workbook to PATH."""
     from cowopt.errors import CowoptError
     from cowopt.template import write_template
@@ -91,6 +130,8 @@ def template(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise CowoptError(f"{path} exists; use --force to overwrite it")
     write_template(path)
+    if as_json:
+        emit({"status": "written", "exit_code": EXIT_OK, "written": True, "template_file": str(path)})
     _console().print(f"template written: {path}")
 
 
@@ -108,7 +149,7 @@ def validate(inputs: Path, as_json: bool) -> None:
               "assets": len(data.assets), "entry_points": len(data.entry_points), "rules": len(data.rules),
               "scenarios": sorted(set(data.scenarios["scenario"])) if len(data.scenarios) else []}
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        emit(report)
         return
     console = _console()
     console.print(f"[green]{inputs.name} is valid[/]: {report['states']} states, {report['items']} item types, "
@@ -198,7 +239,8 @@ def _finish(result, written, map_path, as_json: bool) -> None:
     summary["plan_file"] = str(written) if written else None
     summary["map_file"] = str(map_path) if map_path else None
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=str))
+        summary["exit_code"] = exit_code(result)
+        emit(clean_for_json(summary))
     else:
         _print_summary(result, written)
     sys.exit(exit_code(result))
@@ -241,10 +283,13 @@ def _print_summary(result, written) -> None:
     table.add_column("value", justify="right")
     table.add_column("note")
     shown = {"status", "objective (weighted coverage)", "objective share", "troops", "cost_meur", "budget_meur",
-             "violations", "unmet rules", "gap", "solve_seconds"}
+             "violations", "unmet rules", "gap", "solve_seconds", "independent check"}
     for label, value, note in summary_rows(result):
         if label in shown or label.startswith("coverage share"):
-            table.add_row(label, _format_figure(label, value, note), "" if note == "share" else str(note))
+            note = "" if note == "share" else str(note)
+            if label == "independent check" and value == "passed":
+                note = "plan re-scored apart from the model; hard constraints met"
+            table.add_row(label, _format_figure(label, value, note), note)
     console.print(table)
     if result.score is not None:
         for violation in result.score.violations:
@@ -326,7 +371,7 @@ def sweep(inputs, budgets, scenario_list, out_dir, workers, scheduler, time_limi
         frontier = frontier_table(pairs)
         written = write_sweep(frontier, pairs, out_dir, no_map=no_map)
     if as_json:
-        click.echo(frontier.to_json(orient="records", indent=2))
+        emit(frontier.to_json(orient="records", indent=2))
     else:
         _print_frontier(frontier, written)
     failed = frontier["status"].isin(["error", "no_plan_in_time"]).all()
