@@ -239,6 +239,9 @@ def frontier_table(pairs: list[tuple[Variant, object]]) -> pd.DataFrame:
                        build_seconds=r.seconds.get("build", np.nan),
                        unmet_rules=", ".join(s.rules.loc[s.rules["status"] != "met", "rule_id"]) if s else "",
                        **({f"share_{c}": v2 for c, v2 in s.capability_shares.items()} if s else {}))
+            if r.check is not None:  # the independent check of the solver's plan (api.self_check)
+                row["independent_check"] = ("failed" if not r.check.passed else
+                                            "passed after a second solve" if r.check.re_solved_after else "passed")
             if r.diagnosis:
                 row["detail"] = "; ".join(r.diagnosis)
         rows.append(row)
