@@ -13,12 +13,12 @@ import pyomo.environ as pyo
 
 from .candidates import Candidates
 from .data import InputData
-from .families import FAMILIES
+from . import families
 from .formulation import build_model
 
 
 def precheck(data: InputData, cands: Candidates, fixed: dict | None = None) -> list[str]:
-    return [reason for family in FAMILIES for reason in family.precheck(data, cands, fixed or {})]
+    return [reason for family in families.FAMILIES for reason in family.precheck(data, cands, fixed or {})]
 
 
 def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_limit_s: float = 30.0) -> list[str]:
@@ -28,7 +28,7 @@ def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_
     model, _ = build_model(data, cands, fixed or {})
     model.obj.deactivate()
     slacks = []  # (planner's name, Slack, slack variable)
-    for spec in (spec for family in FAMILIES for spec in family.slacks):
+    for spec in (spec for family in families.FAMILIES for spec in family.slacks):
         component = getattr(model, spec.component, None)
         if component is None:
             continue
@@ -46,14 +46,18 @@ def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_
 
 
 def _relax(model, spec, key, number: int) -> tuple[str, pyo.Var]:
-    """Replace row `key` of spec.component by one with a slack on the side that may give way;
-    return the row's name in planner's words (with its bound now) and the slack."""
+    """Replace row `key` of spec.component by one whose bound may give way by a slack;
+    return the row's name in planner's words (with its bound now) and the slack.
+
+    The side is read from the row as Pyomo stored it, not from how it was written: Pyomo
+    keeps `Σy >= o` as `o - Σy <= 0`, so a slack added for "a minimum" would have tightened it."""
     con = getattr(model, spec.component)[key]
     slack = pyo.Var(domain=pyo.NonNegativeReals)
     model.add_component(f"_slack_{spec.component}_{number}", slack)
-    body = con.body + (slack if spec.side == "lower" else -slack)
+    lower_bounded = con.lower is not None
+    body = con.body + (slack if lower_bounded else -slack)
     model.add_component(f"_elastic_{spec.component}_{number}", pyo.Constraint(expr=pyo.inequality(con.lower, body, con.upper)))
     con.deactivate()
     name = spec.label.format(key if not isinstance(key, tuple) else "/".join(map(str, key)))
-    bound = con.lower if spec.side == "lower" else con.upper
+    bound = con.lower if lower_bounded else con.upper
     return name + (f" (now {pyo.value(bound):,.0f})" if bound is not None else ""), slack

@@ -21,7 +21,8 @@ import pandas as pd
 
 from .candidates import Candidates
 from .data import InputData
-from .families import FAMILIES, PlanFacts, Violation
+from . import families
+from .families import PlanFacts, Violation
 from .families.logistics import cheapest_flows
 from .families.placements import classify_rows
 from .families.base import given
@@ -96,7 +97,7 @@ def score(data: InputData, candidates: Candidates, plan: pd.DataFrame, flows: pd
     rules, penalty = _rules_table(data, valid.groupby(["state", "item", "site_id"])["count"].sum())
     unit_cost = float(valid["cost_meur"].sum())
     facts = PlanFacts(data, candidates, rows, valid, unit_cost, transport, stranded)
-    violations = [v for family in FAMILIES for v in family.check(facts)]
+    violations = [v for family in families.FAMILIES for v in family.check(facts)]
     return PlanScore(plan.drop(columns=["cell_ref"]), coverage, sites, logistics, states, rules, shares,
                      objective, max_objective, troops, unit_cost, transport, float(data.settings["budget_meur"]),
                      penalty, violations)

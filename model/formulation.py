@@ -28,7 +28,8 @@ import pyomo.environ as pyo
 
 from .candidates import Candidates
 from .data import InputData
-from .families import FAMILIES, Build
+from . import families
+from .families import Build
 from .families.base import weighted_sum
 from .families.coverage import coverage_classes
 from .families.rules import rule_penalty
@@ -104,7 +105,7 @@ def build_model(data: InputData, candidates: Candidates, fixed: dict | None = No
     model = pyo.ConcreteModel(name="cowopt")
     index = ModelIndex.of(data, candidates, fixed)
     build = Build(candidates, fixed, fix_exact, coverage_classes(candidates))
-    for family in FAMILIES:
+    for family in families.FAMILIES:
         family.define(model, data, index, build)
     _define_objective(model, data, candidates, build.classes)
     return model, index

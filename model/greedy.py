@@ -19,7 +19,8 @@ import numpy as np
 
 from .candidates import Candidates
 from .data import InputData
-from .families import FAMILIES, Family
+from . import families
+from .families import Family
 from .families.logistics import transport_meur
 from .formulation import ModelIndex
 
@@ -42,12 +43,12 @@ class _Plan:
         self.senders_of = defaultdict(list)
         for n, k in index.sends:
             self.senders_of[k].append(n)
-        for family in FAMILIES:
+        for family in families.FAMILIES:
             family.greedy_init(self)
         # only the families that have a rule for a role are asked (the loops run per step)
-        self.sender_rules = [f for f in FAMILIES if _overrides(f, "greedy_sender_ok")]
-        self.step_rules = [f for f in FAMILIES if _overrides(f, "greedy_step_ok")]
-        self.bookings = [f for f in FAMILIES if _overrides(f, "greedy_take")]
+        self.sender_rules = [f for f in families.FAMILIES if _overrides(f, "greedy_sender_ok")]
+        self.step_rules = [f for f in families.FAMILIES if _overrides(f, "greedy_step_ok")]
+        self.bookings = [f for f in families.FAMILIES if _overrides(f, "greedy_take")]
 
     def transport(self, s: str, troops: int) -> float | None:
         """Cost of bringing `troops` to s through the cheapest entries with room; None if no room."""
@@ -112,7 +113,7 @@ def greedy_start(data: InputData, cands: Candidates, index: ModelIndex) -> dict:
             count[ids] += 1  # a pair covers each cell once, so no repeated ids
         return True
 
-    for family in FAMILIES:  # minimums first (hard rules, the mission size); the solver completes the rest
+    for family in families.FAMILIES:  # minimums first (hard rules, the mission size); the solver completes the rest
         family.greedy_seed(plan, place, gain)
     heap = [(-ratio(pair), pair) for pair in cells_of]
     heapq.heapify(heap)
@@ -134,7 +135,7 @@ def _complete(plan: _Plan) -> dict:
     """Every variable's value, so HiGHS gets a whole feasible plan rather than a partial one
     it must complete itself (which it gave up on for 400 sites x 10,000 assets)."""
     start: dict = {}
-    for family in FAMILIES:
+    for family in families.FAMILIES:
         family.greedy_complete(plan, start)
     return start
 

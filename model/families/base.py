@@ -70,9 +70,8 @@ class PlanFacts:
 class Slack:
     """One indexed row family the diagnosis may relax: `label` names one row in planner's words."""
 
-    component: str  # Pyomo component name, e.g. "ineq_budget"
+    component: str  # Pyomo component name, e.g. "ineq_budget"; its rows are one-sided
     label: str  # "{0}" is the row's key
-    side: str  # "lower" (a minimum gives way) or "upper" (a maximum gives way)
     weight: float  # makes one unit of a rule, 1,000 troops and 100 M EUR comparable
     unit: str  # of the amount reported: "units", "troops", "M EUR"
 

@@ -9,7 +9,7 @@ from .base import Family, PlanFacts, Slack, Violation
 
 class Budget(Family):
     name = "budget"
-    slacks = (Slack("ineq_budget", "budget_meur", "upper", 0.01, "M EUR"),)
+    slacks = (Slack("ineq_budget", "budget_meur", 0.01, "M EUR"),)
 
     def define(self, model, data, index, build) -> None:
         model.budget_meur = pyo.Param(initialize=float(data.settings["budget_meur"]), mutable=True,

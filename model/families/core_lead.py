@@ -13,7 +13,7 @@ def core_states(data) -> set:
 
 class CoreLead(Family):
     name = "core_lead"
-    slacks = (Slack("ineq_core_lead", "core-state lead at site {0}", "lower", 1.0, "units"),)
+    slacks = (Slack("ineq_core_lead", "core-state lead at site {0}", 1.0, "units"),)
 
     def define(self, model, data, index, build) -> None:
         if not data.settings["require_core_lead"]:

@@ -52,7 +52,7 @@ def cheapest_flows(data, candidates, demand: pd.Series) -> tuple[pd.DataFrame, d
 
 class Logistics(Family):
     name = "logistics"
-    slacks = (Slack("ineq_entry_throughput", "throughput of entry point {0}", "upper", 0.001, "troops"),)
+    slacks = (Slack("ineq_entry_throughput", "throughput of entry point {0}", 0.001, "troops"),)
 
     def define(self, model, data, index, build) -> None:
         routes = build.candidates.routes[build.candidates.routes["site_id"].isin(index.by_site)]

@@ -60,8 +60,8 @@ def rule_tally(data, rule, counts: pd.Series) -> tuple[int, int, int]:
 class Rules(Family):
     name = "rule"
     slacks = (
-        Slack("ineq_rule_min", "hard rule {0}: minimum", "lower", 1.0, "units"),
-        Slack("ineq_rule_max", "hard rule {0}: maximum", "upper", 1.0, "units"),
+        Slack("ineq_rule_min", "hard rule {0}: minimum", 1.0, "units"),
+        Slack("ineq_rule_max", "hard rule {0}: maximum", 1.0, "units"),
     )
 
     def define(self, model, data, index, build) -> None:

@@ -12,9 +12,9 @@ from .base import Family, PlanFacts, Slack, Violation
 class TroopCaps(Family):
     name = "troops"
     slacks = (
-        Slack("ineq_mission_min", "mission_troops_min", "lower", 0.001, "troops"),
-        Slack("ineq_mission_max", "mission_troops_max", "upper", 0.001, "troops"),
-        Slack("ineq_state_troops", "troop cap of {0}", "upper", 0.001, "troops"),
+        Slack("ineq_mission_min", "mission_troops_min", 0.001, "troops"),
+        Slack("ineq_mission_max", "mission_troops_max", 0.001, "troops"),
+        Slack("ineq_state_troops", "troop cap of {0}", 0.001, "troops"),
     )
 
     def define(self, model, data, index, build) -> None:
