@@ -60,6 +60,7 @@ class _Plan:
         for n in self.senders_of[k]:
             if group is not None and self.index.group_of[n] != group:
                 continue
+            # the ranking (most troop room first) reads the caps troop_caps.greedy_init set up
             spare = self.state_cap[n] - self.state_troops[n] - self.troops[k]
             if spare > room and all(f.greedy_sender_ok(self, n, k, s) for f in self.sender_rules):
                 best, room = n, spare
@@ -113,7 +114,8 @@ def greedy_start(data: InputData, cands: Candidates, index: ModelIndex) -> dict:
             count[ids] += 1  # a pair covers each cell once, so no repeated ids
         return True
 
-    for family in families.FAMILIES:  # minimums first (hard rules, the mission size); the solver completes the rest
+    # minimums first (hard rules, then the mission size); the solver completes the rest
+    for family in sorted(families.FAMILIES, key=lambda f: f.seed_priority):
         family.greedy_seed(plan, place, gain)
     heap = [(-ratio(pair), pair) for pair in cells_of]
     heapq.heapify(heap)

@@ -81,6 +81,10 @@ class Family:
 
     name = ""
     slacks: tuple[Slack, ...] = ()
+    # greedy seeds run by this number, then registry order: a minimum that names its units
+    # (a hard rule) seeds before one that any unit meets (the mission size), or the cheapest
+    # troops may use up the inventory or budget the rule needs
+    seed_priority = 1
 
     def define(self, model, data: InputData, index, build: Build) -> None:
         """Add this family's Pyomo variables and rows (names as in docs/model.md)."""

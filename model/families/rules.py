@@ -59,6 +59,7 @@ def rule_tally(data, rule, counts: pd.Series) -> tuple[int, int, int]:
 
 class Rules(Family):
     name = "rule"
+    seed_priority = 0  # its minimums name their units: seeded before the mission size
     slacks = (
         Slack("ineq_rule_min", "hard rule {0}: minimum", 1.0, "units"),
         Slack("ineq_rule_max", "hard rule {0}: maximum", 1.0, "units"),
