@@ -364,15 +364,19 @@ def site_table_page(table: pd.DataFrame, heading: str):
     fig.text(0.025, 0.975, heading, fontsize=15, fontweight="bold", va="top")
     fig.text(0.025, 0.945, "What each site hosts (troops; units and fire units by type)", fontsize=10.5, va="top")
     halves = [table.iloc[: math.ceil(len(table) / 2)], table.iloc[math.ceil(len(table) / 2):]]
-    size = 9.0 if len(table) <= 60 else 7.0
+    size = 12.0 if len(table) <= 40 else 9.0 if len(table) <= 70 else 7.0  # 12 pt: legible on a slide
     for column, half in enumerate(halves):
         x = 0.025 + 0.49 * column
         y = 0.90
+        if len(half):
+            for dx, text, ha in ((0, "site", "left"), (0.17, "troops", "right"), (0.18, "hosts", "left")):
+                fig.text(x + dx, y, text, fontsize=size, va="top", ha=ha, color="#555555", fontstyle="italic")
+            y -= (1.6 * size) / 72 / MAP_SIZE_IN[1]
         for row in half.itertuples():
-            wrapped = textwrap.wrap(row.hosts, 62) or [""]
+            wrapped = textwrap.wrap(row.hosts, int(50 * 9.0 / size)) or [""]
             fig.text(x, y, row.site, fontsize=size, fontweight="bold", va="top")
-            fig.text(x + 0.13, y, f"{row.troops:,}", fontsize=size, va="top", ha="right")
-            fig.text(x + 0.14, y, "\n".join(wrapped), fontsize=size, va="top", linespacing=1.25)
+            fig.text(x + 0.17, y, f"{row.troops:,}", fontsize=size, va="top", ha="right")
+            fig.text(x + 0.18, y, "\n".join(wrapped), fontsize=size, va="top", linespacing=1.25)
             y -= (len(wrapped) * 1.25 * size + 4) / 72 / MAP_SIZE_IN[1]
     return fig
 

@@ -50,7 +50,7 @@ def _write(result: PlanResult, path: Path, map_png: Path | None, fixed_from: str
     book.set_properties({"title": "cowopt plan", "comments": f"cowopt {__version__}"})
     styles = _styles(book)
     _summary_sheet(book, styles, result, fixed_from)
-    if map_png is not None and Path(map_png).exists():
+    if map_png is not None and Path(map_png).suffix.lower() == ".png" and Path(map_png).exists():  # Excel embeds PNG, not PDF/SVG
         sheet = book.add_worksheet("Map")
         sheet.insert_image("A1", str(map_png), {"x_scale": 0.75, "y_scale": 0.75})
         sheet.set_landscape()
@@ -99,6 +99,12 @@ def sites_with_status(result: PlanResult) -> pd.DataFrame:
     position = list(table.columns).index("region") + 1 if "region" in table else 2
     table.insert(position, "status", list(status))
     table.insert(position + 1, "why", list(why))
+    deployed = result.score.deployments
+    counts = deployed.groupby(["site_id", "item"])["count"].sum().reset_index().sort_values(
+        ["site_id", "count", "item"], ascending=[True, False, True])
+    hosts = counts.groupby("site_id").apply(
+        lambda g: ", ".join(f"{int(n)} {k}" for k, n in zip(g["item"], g["count"])), include_groups=False)
+    table["hosts"] = [hosts.get(site, "") for site in table["site_id"]]  # "2 field_hospital, 1 samp_t"
     return table.sort_values(["troops", "site_id"], ascending=[False, True]).reset_index(drop=True)
 
 
