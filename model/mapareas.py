@@ -76,9 +76,13 @@ def occupied_mask(frontline: pd.DataFrame, entry_points: pd.DataFrame) -> tuple[
             held[row, col] = True
     if not held.any():
         return None
-    held = _flood(held, passable)
+    seeds = held
+    held = _flood(seeds, passable)
     held = _flood(held, inside & wall, steps=int(np.ceil(_WALL_KM / (111.2 * _GRID_DEG))))
-    occupied = inside & ~held
+    # land the grid cannot reach even without the line (a spit or island thinner than a
+    # cell) is not cut off by the line: it is not shaded
+    connected = _flood(seeds, inside)
+    occupied = inside & ~held & connected
     if not occupied.any() or occupied.sum() > 0.5 * inside.sum():  # a line with a gap, or a side it cannot be
         return None
     return lon_axis, lat_axis, occupied

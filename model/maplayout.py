@@ -19,6 +19,7 @@ from matplotlib import patheffects
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 DPI = 100
@@ -72,9 +73,9 @@ def _site_style(units: bool, air_defence: bool) -> dict:
 
 
 def _site_marker_pt(troops: float, largest: float) -> float:
-    # marker diameter in points; area proportional to troops. At most 22 pt: larger discs of
+    # marker diameter in points; area proportional to troops. At most 19 pt: larger discs of
     # neighbouring sites (Dnipro and Kamianske are 30 km apart) ran into each other
-    return 6.0 + 16.0 * math.sqrt(max(troops, 0.0) / largest)
+    return 5.0 + 14.0 * math.sqrt(max(troops, 0.0) / largest)
 
 
 def _flow_width(troops: np.ndarray, largest: float) -> np.ndarray:
@@ -152,7 +153,8 @@ def _place_labels(fig, ax, labels: list[_Label], obstacles: list) -> list:
             for (dx, dy), ha, va in _DIRECTIONS:
                 gap = label.clearance_pt * reach + 1.5 + (6.0 * (reach - 3) if reach > 3.6 else 0.0)
                 text = _annotate(ax, label, (dx * gap, dy * gap), ha, va, leader=reach > 3.6)
-                box = text.get_window_extent(renderer)
+                text.update_positions(renderer)
+                box = Text.get_window_extent(text, renderer)  # the words only, not the leader line
                 if _outside(box, frame) > 0 or any(_overlap(box, other) > 0 for other in placed_labels):
                     text.remove()
                     continue
@@ -172,7 +174,7 @@ def _place_labels(fig, ax, labels: list[_Label], obstacles: list) -> list:
     return placed_labels
 
 
-_FAR_REACH = (5.0, 6.5, 8.0)
+_FAR_REACH = (5.0, 6.5, 8.0, 10.0, 12.5, 15.0)  # points of clearance, for used sites only
 
 
 def _marker_boxes(ax, sites: pd.DataFrame, data) -> list:

@@ -271,22 +271,27 @@ def _draw_countries(ax) -> None:
 
 
 def _country_label_points(west, east, south, north) -> dict:
-    """A point inside each neighbour's largest visible part where its name can stand: the
-    middle of the visible points, moved to the nearest visible vertex when that middle is
-    outside the country (a crescent-shaped part)."""
+    """Where each neighbour's name stands: of a 0.25-degree grid over the view (less a margin),
+    the point inside the country and at least 0.5 degree from Ukraine's outline that is
+    nearest the middle of the country's visible part; no name when there is none (a sliver)."""
+    lons = np.arange(west + 0.06 * (east - west), east - 0.06 * (east - west), 0.25)
+    lats = np.arange(south + 0.05 * (north - south), north - 0.05 * (north - south), 0.25)
+    grid = np.column_stack([g.ravel() for g in np.meshgrid(lons, lats)])
+    home = np.concatenate([ring for _, ring in mapareas.rings(mapareas.HOME)])
+    near_home = np.zeros(len(grid), bool)
+    for start in range(0, len(home), 200):  # chunks keep the distance matrix small
+        chunk = home[start:start + 200]
+        near_home |= (np.hypot(grid[:, None, 0] - chunk[None, :, 0], grid[:, None, 1] - chunk[None, :, 1]) < 0.5).any(axis=1)
     points = {}
-    margin_lon, margin_lat = 0.08 * (east - west), 0.06 * (north - south)
     for country, ring in mapareas.rings():
         if country == mapareas.HOME:
             continue
-        seen = ring[(ring[:, 0] > west + margin_lon) & (ring[:, 0] < east - margin_lon)
-                    & (ring[:, 1] > south + margin_lat) & (ring[:, 1] < north - margin_lat)]
-        if len(seen) < 8 or (country in points and points[country][1] >= len(seen)):
+        fits = grid[MplPath(ring).contains_points(grid) & ~near_home]
+        if len(fits) < 4 or (country in points and points[country][1] >= len(fits)):
             continue
-        centre = seen.mean(axis=0)
-        if not MplPath(ring).contains_point(centre):
-            continue
-        points[country] = (tuple(centre), len(seen))
+        middle = fits.mean(axis=0)
+        best = fits[np.argmin(np.hypot(*(fits - middle).T))]
+        points[country] = (tuple(best), len(fits))
     return {c: p for c, (p, _) in points.items()}
 
 
