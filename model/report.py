@@ -39,7 +39,8 @@ def write_plan_as(result: PlanResult, target: Path, map_png: Path | None = None,
 
     `fixed_from` says how the solve was pinned to a previous plan (e.g. "--fix old/plan.xlsx
     (as minimums)"); the Summary records it so a reader knows the plan was not free."""
-    return write_atomically(Path(target), lambda temp: _write(result, temp, map_png, fixed_from))
+    extra = {"fixed_from": fixed_from} if fixed_from else {}  # _write(result, path, map_png) stays callable as before
+    return write_atomically(Path(target), lambda temp: _write(result, temp, map_png, **extra))
 
 
 def _write(result: PlanResult, path: Path, map_png: Path | None, fixed_from: str | None = None) -> None:

@@ -92,6 +92,11 @@ def test_used_site_that_breaks_a_rule(theatre):
     assert status["S3"][1] == "site Near is 33 km from the contact line; sam needs 80 km"
     assert status["S2"] == ("used", f"500 troops, {_to_line_km(48.0, 30.0):,.0f} km from the contact line")
     assert status["S1"][0] == "used"
+    # the evaluate map marks exactly that site with a red cross
+    from cowopt import plots
+
+    marked = plots._site_table(result)
+    assert marked.index[marked["violates"]].tolist() == ["S3"]
 
 
 def test_used_over_capacity(theatre):
