@@ -105,7 +105,10 @@ def sites_with_status(result: PlanResult) -> pd.DataFrame:
         ["site_id", "count", "item"], ascending=[True, False, True])
     hosts = counts.groupby("site_id").apply(
         lambda g: ", ".join(f"{int(n)} {k}" for k, n in zip(g["item"], g["count"])), include_groups=False)
-    table["hosts"] = [hosts.get(site, "") for site in table["site_id"]]  # "2 field_hospital, 1 samp_t"
+    # "2 field_hospital, 1 samp_t" replaces the bare item names: the same facts with counts,
+    # and one wide column fewer when the sheet is printed one page wide
+    table["hosts"] = [hosts.get(site, "") for site in table["site_id"]]
+    table = table.drop(columns=["items"], errors="ignore")
     return table.sort_values(["troops", "site_id"], ascending=[False, True]).reset_index(drop=True)
 
 
