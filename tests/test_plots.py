@@ -283,3 +283,21 @@ def test_frontier_chart_content(tmp_path, monkeypatch):
     assert ax.get_title(loc="left") == "Coverage against budget: base, us_backstop scenarios"
     assert any("inputs: example.xlsx" in t.get_text() for t in ax.texts)
     assert any(t.get_text().startswith("maximum possible: 11,400") for t in ax.texts)
+
+
+def test_cli_map_format_and_dpi(tiny_tables, tmp_path):
+    from click.testing import CliRunner
+    from support import write_inputs
+
+    from cowopt.cli.main import main
+
+    inputs = write_inputs(tmp_path / "tiny.xlsx", tiny_tables)
+    svg = CliRunner().invoke(main, ["solve", str(inputs), "-o", str(tmp_path / "svg"), "--map-format", "svg"])
+    assert svg.exit_code == 0, svg.output
+    assert (tmp_path / "svg" / "map.svg").read_bytes().startswith(b"<?xml")
+    assert not (tmp_path / "svg" / "map.png").exists()
+    png = CliRunner().invoke(main, ["solve", str(inputs), "-o", str(tmp_path / "png"), "--dpi", "60"])
+    assert png.exit_code == 0, png.output
+    assert imread(tmp_path / "png" / "map.png").shape[:2] == (600, 840)
+    wrong = CliRunner().invoke(main, ["solve", str(inputs), "-o", str(tmp_path / "bad"), "--map-format", "jpg"])
+    assert wrong.exit_code == 2 and not (tmp_path / "bad").exists()
