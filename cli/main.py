@@ -178,15 +178,16 @@ def _guard_outputs(out_dir: Path, protected: list[Path], names: list[str]) -> No
                                   "close it or choose another -o folder")
 
 
-def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx") -> tuple[Path, Path | None]:
+def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx", map_format: str = "png",
+                   dpi: int | None = None, fixed_from: str | None = None) -> tuple[Path, Path | None]:
     from cowopt.report import write_plan_as
 
     map_path = None
     if not no_map:
         from cowopt.plots import draw_map
 
-        map_path = draw_map(result, out_dir / "map.png")  # written atomically
-    return write_plan_as(result, out_dir / name, map_path), map_path
+        map_path = draw_map(result, out_dir / f"map.{map_format}", dpi=dpi)  # written atomically
+    return write_plan_as(result, out_dir / name, map_path, fixed_from), map_path
 
 
 def _progress():
@@ -205,9 +206,11 @@ def _progress():
 @click.option("--fix", "fix_plan", type=click.Path(path_type=Path), help="Keep this plan's deployments (as minimums) and optimise the rest.")
 @click.option("--fix-exact", is_flag=True, help="With --fix: keep the plan's counts exactly, not as minimums.")
 @map_option
+@click.option("--map-format", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True, help="map.png, map.pdf (page 2: what each site hosts) or map.svg.")
+@click.option("--dpi", type=click.IntRange(min=50, max=600), help="Resolution of map.png (default 100: 1400 x 1000 px; 300 for print).")
 @json_option
 @handle_errors
-def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, no_map, as_json) -> None:
+def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, no_map, map_format, dpi, as_json) -> None:
     """Optimise the allocation and write OUT/plan.xlsx (and map.png)."""
     import cowopt
     from cowopt.planfile import fixed_from_plan
@@ -226,7 +229,9 @@ def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, 
         result.seconds["read"] = read_seconds
         if result.has_plan:
             progress("writing the plan workbook")
-            written, map_path = _write_outputs(result, out_dir, no_map)
+            fixed_from = f"{fix_plan} ({'exactly' if fix_exact else 'as minimums'})" if fix_plan else None
+            written, map_path = _write_outputs(result, out_dir, no_map, map_format=map_format, dpi=dpi,
+                                               fixed_from=fixed_from)
         elif result.status.value == "infeasible":
             written, map_path = _write_outputs(result, out_dir, True, "diagnosis.xlsx")
         else:
@@ -307,9 +312,11 @@ def _print_summary(result, written) -> None:
 @click.argument("plan", type=click.Path(path_type=Path))
 @out_option
 @map_option
+@click.option("--map-format", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True, help="map.png, map.pdf (page 2: what each site hosts) or map.svg.")
+@click.option("--dpi", type=click.IntRange(min=50, max=600), help="Resolution of map.png (default 100: 1400 x 1000 px; 300 for print).")
 @json_option
 @handle_errors
-def evaluate(inputs, plan, out_dir, no_map, as_json) -> None:
+def evaluate(inputs, plan, out_dir, no_map, map_format, dpi, as_json) -> None:
     """Score a (hand-edited) PLAN workbook against INPUTS without optimising.
 
     Exit 0 if the plan meets every constraint, 3 if it violates any (each is listed).
@@ -322,7 +329,7 @@ def evaluate(inputs, plan, out_dir, no_map, as_json) -> None:
     result = cowopt.evaluate(inputs, plan)
     written = map_path = None
     if out_dir:
-        written, map_path = _write_outputs(result, out_dir, no_map)
+        written, map_path = _write_outputs(result, out_dir, no_map, map_format=map_format, dpi=dpi)
     _finish(result, written, map_path, as_json)
 
 

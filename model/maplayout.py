@@ -19,6 +19,7 @@ from matplotlib import patheffects
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 DPI = 100
@@ -50,6 +51,7 @@ class _Label:
     style: str  # "normal" or "italic"
     clearance_pt: float  # half the marker's size, so the text starts beside it
     colour: str = "#1b1b1b"
+    priority: bool = False  # a used site's label: moved farther out (with a leader) rather than dropped
 
 
 # ---------------------------------------------------------------------------- symbols shared with plots
@@ -71,8 +73,9 @@ def _site_style(units: bool, air_defence: bool) -> dict:
 
 
 def _site_marker_pt(troops: float, largest: float) -> float:
-    # marker diameter in points; area proportional to troops
-    return 7.0 + 21.0 * math.sqrt(max(troops, 0.0) / largest)
+    # marker diameter in points; area proportional to troops. At most 19 pt: larger discs of
+    # neighbouring sites (Dnipro and Kamianske are 30 km apart) ran into each other
+    return 5.0 + 14.0 * math.sqrt(max(troops, 0.0) / largest)
 
 
 def _flow_width(troops: np.ndarray, largest: float) -> np.ndarray:
@@ -88,8 +91,10 @@ def _labels(data, plan, sites: pd.DataFrame, asset_classes: pd.Series) -> list[_
     if plan is not None:
         shown = sites[sites["troops"] > 0].sort_values("troops", ascending=False)
         largest = max(float(shown["troops"].max()), 1.0) if len(shown) else 1.0
-        labels = [_Label(f"{r.name} {int(r.troops):,}", r.lon, r.lat, 8.5, "normal",
-                         _site_marker_pt(r.troops, largest) / 2) for r in shown.itertuples()]
+        labels = [_Label(f"{r.name} {int(r.troops):,}" + (" — breaks a rule" if r.violates else ""), r.lon, r.lat,
+                         8.5, "normal", _site_marker_pt(r.troops, largest) / 2,
+                         _COVER_CLASSES["uncovered"][1] if r.violates else "#1b1b1b", priority=True)
+                  for r in shown.itertuples()]
     else:
         capacity = data.sites["capacity_troops"] if "capacity_troops" in data.sites else sites["troops"]
         shown = sites.loc[capacity.sort_values(ascending=False).index[:12]]
@@ -130,21 +135,30 @@ _DIRECTIONS = [((1, 0), "left", "center"), ((-1, 0), "right", "center"), ((0, 1)
                ((-1, 1), "right", "bottom"), ((-1, -1), "right", "top")]
 
 
-def _place_labels(fig, ax, labels: list[_Label], obstacles: list) -> None:
-    """Greedy placement: each label takes the first of 16 spots around its point (8
-    directions, near then farther) that overlaps no marker in `obstacles` and no label placed
-    before it, inside the map; failing that, the spot with the least overlap."""
+def _place_labels(fig, ax, labels: list[_Label], obstacles: list) -> list:
+    """Place labels so that no two overlap; returns the display boxes of those placed.
+
+    Greedy, in the order given (used sites first): each label takes the first of 8
+    directions x 3 distances around its point that overlaps no label placed before it and
+    least overlaps the markers in `obstacles`, inside the map. A used site's label that finds
+    no free spot near its disc is tried farther out (up to _FAR_REACH) with a thin leader
+    line; any other label that finds none is left out rather than drawn over another."""
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
-    placed = list(obstacles)
+    placed_labels: list = []
     for label in labels:
+        reaches = (1.0, 2.2, 3.6) + (_FAR_REACH if label.priority else ())
         best, best_cost = None, math.inf
-        for reach in (1.0, 2.4):
+        for reach in reaches:
             for (dx, dy), ha, va in _DIRECTIONS:
-                gap = label.clearance_pt * reach + 1.5
-                text = _annotate(ax, label, (dx * gap, dy * gap), ha, va)
-                box = text.get_window_extent(renderer)
-                cost = sum(_overlap(box, other) for other in placed) + 50 * _outside(box, frame)
+                gap = label.clearance_pt * reach + 1.5 + (6.0 * (reach - 3) if reach > 3.6 else 0.0)
+                text = _annotate(ax, label, (dx * gap, dy * gap), ha, va, leader=reach > 3.6)
+                text.update_positions(renderer)
+                box = Text.get_window_extent(text, renderer)  # the words only, not the leader line
+                if _outside(box, frame) > 0 or any(_overlap(box, other) > 0 for other in placed_labels):
+                    text.remove()
+                    continue
+                cost = sum(_overlap(box, other) for other in obstacles)
                 if cost < best_cost:
                     if best is not None:
                         best[0].remove()
@@ -155,7 +169,12 @@ def _place_labels(fig, ax, labels: list[_Label], obstacles: list) -> None:
                     break
             if best_cost == 0:
                 break
-        placed.append(best[1].expanded(1.04, 1.1))
+        if best is not None:
+            placed_labels.append(best[1].expanded(1.04, 1.1))
+    return placed_labels
+
+
+_FAR_REACH = (5.0, 6.5, 8.0, 10.0, 12.5, 15.0)  # points of clearance, for used sites only
 
 
 def _marker_boxes(ax, sites: pd.DataFrame, data) -> list:
@@ -172,11 +191,12 @@ def _marker_boxes(ax, sites: pd.DataFrame, data) -> list:
     return boxes
 
 
-def _annotate(ax, label: _Label, offset: tuple[float, float], ha: str, va: str):
+def _annotate(ax, label: _Label, offset: tuple[float, float], ha: str, va: str, leader: bool = False):
+    arrow = {"arrowstyle": "-", "color": "#555555", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 4} if leader else None
     return ax.annotate(label.text, (label.lon, label.lat), xytext=offset, textcoords="offset points",
                        ha=ha, va=va, fontsize=label.size, fontstyle=label.style, color=label.colour,
                        fontweight="bold" if label.colour == _COVER_CLASSES["uncovered"][1] else "normal",
-                       path_effects=_HALO, zorder=12, annotation_clip=False)
+                       path_effects=_HALO, zorder=12, annotation_clip=False, arrowprops=arrow)
 
 
 def _overlap(a, b) -> float:
@@ -217,13 +237,12 @@ def _legend_sections(data, plan, asset_classes, rings, flow_scale, site_scale) -
     """(heading, [(handle, text)], label spacing) for each legend section."""
     sections = [("Contact line", _front_handles(data), 0.5)]
     if plan is not None:
-        sections.append(("Sites", _site_handles(), 0.5))
+        sections.append(("Sites", _site_handles(bool(plan.violations)), 0.5))
         sections.append(("Troops at a site", _site_size_handles(site_scale), 1.5))
         if flow_scale is not None:
             sections.append(("Entry points and flows", _flow_handles(flow_scale), 0.5))
         if rings:
-            sections.append(("Air-defence range", [(Line2D([], [], color=c, linewidth=1.5), f"{k} ({r:,.0f} km)")
-                                                   for k, r, c in rings], 0.5))
+            sections.append(("Air-defence range", [_ring_handle(k, r, c, drawn) for k, r, c, drawn in rings], 0.5))
     else:
         sections.append(("Sites and entries", [(_unused_site_handle(), "candidate site"),
                                                (_entry_handle(), "entry point")], 0.5))
@@ -238,20 +257,30 @@ def _legend_sections(data, plan, asset_classes, rings, flow_scale, site_scale) -
     return sections
 
 
+def _ring_handle(item: str, radius_km: float, colour: str, drawn: bool) -> tuple:
+    if drawn:
+        return Line2D([], [], color=colour, linewidth=1.5), f"{item} ({radius_km:,.0f} km ring)"
+    return (Line2D([], [], marker="o", linestyle="none", markersize=11, markerfacecolor="none", markeredgecolor=colour,
+                   markeredgewidth=1.6), f"{item} ({radius_km:,.0f} km: halo, too small to draw)")
+
+
 def _front_handles(data) -> list:
     buffer_km = float(data.settings.get("frontline_buffer_km", 0) or 0)
-    handles = [(Line2D([], [], color=_FRONT_COLOUR, linewidth=2.4), "contact line")]
+    handles = [(Line2D([], [], color=_FRONT_COLOUR, linewidth=2.4), "contact line"),
+               (Patch(facecolor="#c9b8b8", alpha=0.55, hatch="////", edgecolor="#8a7a7a"), "occupied (cut off by the line)")]
     if buffer_km > 0:
         handles.append((Patch(facecolor=_FRONT_COLOUR, alpha=0.2, edgecolor=_FRONT_COLOUR, linestyle="--"),
                         f"no placement within {buffer_km:,.0f} km"))
     return handles
 
 
-def _site_handles() -> list:
+def _site_handles(violations: bool) -> list:
     handles = [(Line2D([], [], marker="o", linestyle="none", markersize=11, markeredgecolor="#1b1b1b", **style), text)
                for style, text in [(_site_style(True, False), "hosts contingents"),
                                    (_site_style(False, True), "hosts air defence"),
                                    (_site_style(True, True), "hosts both")]]
+    handles += [(Line2D([], [], marker="x", linestyle="none", markersize=10, markeredgewidth=3.0,
+                           color=_COVER_CLASSES["uncovered"][1]), "deployment breaks a rule")] if violations else []
     return handles + [(_unused_site_handle(), "candidate site, unused")]
 
 
@@ -291,42 +320,67 @@ def _round_to_1_sig(x: float) -> float:
     return max(magnitude, round(x / magnitude) * magnitude)
 
 
-def _notes_panel(fig, ax, result) -> None:
-    """Under the map, when it leaves room: what each used site hosts, or, without a plan,
-    why there is none (the diagnosis). Three columns of small text."""
+def _notes_panel(fig, ax, result, fmt: str = "png") -> None:
+    """Under the map: where to read what each site hosts (the table is too long to be legible
+    on a slide: it is the Sites sheet's `hosts` column and, in a PDF, page 2), or, without a
+    plan, why there is none (the diagnosis)."""
     box = ax.get_position()
     top = box.y0 - 0.03  # below the tick labels
-    room_in = top * MAP_SIZE_IN[1]
     if result.score is not None and not result.score.deployments.empty:
-        heading, lines, columns = "What each site hosts: site (troops): units", _hosting_lines(result.data, result.score), 3
-    elif result.diagnosis:
-        heading, lines, columns = "Why there is no plan", [f"- {reason}" for reason in result.diagnosis], 1
-    else:
+        where = "page 2 of this PDF" if fmt == "pdf" else "plan.xlsx, Sites sheet (column hosts); map.pdf page 2"
+        fig.text(box.x0, max(top, 0.012), f"What each site hosts: {where}.", fontsize=8.5, va="top", color="#333333")
         return
-    if room_in < 0.8:
+    if not result.diagnosis or top * MAP_SIZE_IN[1] < 0.8:
         return
-    per_column = max(1, int((room_in - 0.3) * 72 / 10.0))  # 7.5-pt text on 10-pt lines
-    if len(lines) > per_column * columns:
-        hidden = len(lines) - per_column * columns + 1
-        lines = lines[:per_column * columns - 1] + [f"... and {hidden} more: see the workbook"]
-    per_column = math.ceil(len(lines) / columns)
-    width_px = box.width * MAP_SIZE_IN[0] * DPI / columns - 8
-    fig.text(box.x0, top, heading, fontsize=9, fontweight="bold", va="top")
-    for c in range(columns):
-        chunk = [_clip(fig, line, width_px, 7.5) for line in lines[c * per_column:(c + 1) * per_column]]
-        fig.text(box.x0 + c * box.width / columns, top - 0.024, "\n".join(chunk), fontsize=7.5, va="top",
-                 linespacing=1.3, color="#222222")
+    lines = [f"- {reason}" for reason in result.diagnosis]
+    per_column = max(1, int((top * MAP_SIZE_IN[1] - 0.3) * 72 / 10.0))  # 7.5-pt text on 10-pt lines
+    if len(lines) > per_column:
+        lines = lines[:per_column - 1] + [f"... and {len(lines) - per_column + 1} more: see the workbook"]
+    width_px = box.width * MAP_SIZE_IN[0] * DPI - 8
+    fig.text(box.x0, top, "Why there is no plan", fontsize=9, fontweight="bold", va="top")
+    fig.text(box.x0, top - 0.024, "\n".join(_clip(fig, line, width_px, 7.5) for line in lines), fontsize=7.5,
+             va="top", linespacing=1.3, color="#222222")
 
 
-def _hosting_lines(data, plan) -> list[str]:
+def hosting_table(data, plan) -> pd.DataFrame:
+    """site, troops, hosts ("2 field_hospital, 1 SAMP/T"), largest site first."""
     deployed = plan.deployments[plan.deployments["site_id"].isin(data.sites.index)]
     troops = deployed.groupby("site_id")["troops"].sum().sort_values(ascending=False, kind="stable")
-    lines = []
+    rows = []
     for site in troops.index:
         here = deployed[deployed["site_id"] == site].groupby("item")["count"].sum().sort_values(ascending=False)
-        units = ", ".join(f"{int(n)} {item}" for item, n in here.items())
-        lines.append(f"{_site_name(data, site)} ({int(troops[site]):,}): {units}")
-    return lines
+        rows.append((_site_name(data, site), int(troops[site]), ", ".join(f"{int(n)} {item}" for item, n in here.items())))
+    return pd.DataFrame(rows, columns=["site", "troops", "hosts"])
+
+
+def site_table_page(table: pd.DataFrame, heading: str):
+    """A landscape page (the map's size) listing what each used site hosts, in two columns of
+    rows at 9 pt when it fits, wrapped hosts text otherwise: legible when printed."""
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=MAP_SIZE_IN, dpi=DPI)
+    FigureCanvasAgg(fig)
+    fig.text(0.025, 0.975, heading, fontsize=15, fontweight="bold", va="top")
+    fig.text(0.025, 0.945, "What each site hosts (troops; units and fire units by type)", fontsize=10.5, va="top")
+    halves = [table.iloc[: math.ceil(len(table) / 2)], table.iloc[math.ceil(len(table) / 2):]]
+    size = 12.0 if len(table) <= 40 else 9.0 if len(table) <= 70 else 7.0  # 12 pt: legible on a slide
+    for column, half in enumerate(halves):
+        x = 0.025 + 0.49 * column
+        y = 0.90
+        if len(half):
+            for dx, text, ha in ((0, "site", "left"), (0.17, "troops", "right"), (0.18, "hosts", "left")):
+                fig.text(x + dx, y, text, fontsize=size, va="top", ha=ha, color="#555555", fontstyle="italic")
+            y -= (1.6 * size) / 72 / MAP_SIZE_IN[1]
+        for row in half.itertuples():
+            wrapped = textwrap.wrap(row.hosts, int(50 * 9.0 / size)) or [""]
+            fig.text(x, y, row.site, fontsize=size, fontweight="bold", va="top")
+            fig.text(x + 0.17, y, f"{row.troops:,}", fontsize=size, va="top", ha="right")
+            fig.text(x + 0.18, y, "\n".join(wrapped), fontsize=size, va="top", linespacing=1.25)
+            y -= (len(wrapped) * 1.25 * size + 4) / 72 / MAP_SIZE_IN[1]
+    return fig
 
 
 def _clip(fig, text: str, width_px: float, size: float) -> str:
@@ -346,12 +400,25 @@ def _clip(fig, text: str, width_px: float, size: float) -> str:
 
 
 def _title(fig, result, title: str | None) -> None:
-    heading = title or f"cowopt {result.mode}: {result.data.source}"
-    fig.text(0.025, 0.975, heading, fontsize=15, fontweight="bold", va="top")
+    fig.text(0.025, 0.975, _title_text(result, title), fontsize=15, fontweight="bold", va="top")
     fig.text(0.025, 0.945, _headline(result), fontsize=10.5, va="top")
+    fig.text(0.975, 0.975, f"inputs: {result.data.source}", fontsize=8, va="top", ha="right", color="#666666")
     warning = _warning_line(result)
     if warning:
         fig.text(0.025, 0.922, warning, fontsize=10, va="top", color="#b2182b", fontweight="bold")
+
+
+def _title_text(result, variant: str | None) -> str:
+    """The Settings' plan_title, else what a briefing needs: the plan, its scenario, the date."""
+    given = str(result.data.settings.get("plan_title") or "").strip()
+    if given:
+        return given
+    import datetime as dt
+
+    kind = "Reassurance force plan" if result.mode == "solve" else "Reassurance force plan (evaluated)"
+    scenario = variant or "base"
+    today = dt.date.today()
+    return f"{kind}: {scenario} scenario, {today.day} {today:%B %Y}"
 
 
 def _headline(result) -> str:

@@ -29,14 +29,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Polygon
+from matplotlib.path import Path as MplPath
+from matplotlib.patches import PathPatch, Polygon
 from matplotlib.ticker import FuncFormatter
 
+from . import mapareas
 from .geometry import EARTH_RADIUS_KM, distance_matrix_km, distance_to_polylines_km, haversine_km, segments
 from .maplayout import (
     _COVER_CLASSES,
     _FLOW_COLOUR,
     _FRONT_COLOUR,
+    _HALO,
     _MAP_BOX,
     DPI,
     MAP_SIZE_IN,
@@ -51,6 +54,9 @@ from .maplayout import (
     _site_name,
     _site_style,
     _title,
+    _title_text,
+    hosting_table,
+    site_table_page,
 )
 from .workbook import write_atomically
 
@@ -65,47 +71,61 @@ _RING_COLOURS = ["#6a3d9a", "#1f78b4", "#e7298a", "#17becf", "#b15928", "#ff7f00
                  "#08306b", "#33a02c", "#8c564b", "#00441b"]
 _GRID_KM = 4.0  # buffer-band grid step
 _MIN_WIDTH_RATIO = 1.4  # leaves room under the map for the notes panel
+_MIN_RING_PT = 6.0  # a range ring with a smaller radius on the page is drawn as a halo instead
 
 
 # ---------------------------------------------------------------------------- public API
 
 
-def draw_map(result: PlanResult, path: Path, title: str | None = None) -> Path:
-    """Draw the plan (or, when `result.score` is None, the inputs alone) to a PNG at `path`.
+def draw_map(result: PlanResult, path: Path, title: str | None = None, dpi: int | None = None) -> Path:
+    """Draw the plan (or, when `result.score` is None, the inputs alone) to `path`.
 
-    `result` is a `cowopt.api.PlanResult`. The image is MAP_SIZE_IN at DPI (1400 x 1000 px),
-    written atomically; returns `path`.
+    `result` is a `cowopt.api.PlanResult`. The format follows the suffix: .png (MAP_SIZE_IN at
+    `dpi`, default DPI: 1400 x 1000 px), .svg, or .pdf, whose second page lists what each used
+    site hosts. `title` names the variant (a sweep passes its name); the Settings key
+    plan_title, when given, is the heading. Written atomically; returns `path`.
     """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".") or "png"
+    if fmt not in ("png", "pdf", "svg"):
+        raise ValueError(f"map format must be png, pdf or svg, not {fmt!r}")
     data, plan = result.data, result.score
     fig = Figure(figsize=MAP_SIZE_IN, dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_axes(_MAP_BOX)
     _set_extent(ax, data)
-    _draw_outline(ax)
+    _draw_countries(ax)
+    _draw_occupied(ax, data)
     _draw_buffer(ax, data)
     _draw_frontline(ax, data)
+    ax.apply_aspect()  # the scale in km per point decides which ranges can be drawn as rings
     rings = _draw_rings(ax, data, plan) if plan is not None else []
     flow_scale = _draw_flows(ax, data, plan) if plan is not None else None
     asset_classes = _draw_assets(ax, data, plan)
-    sites = _site_table(data, plan)
+    sites = _site_table(result)
     site_scale = _draw_sites(ax, sites)
+    _draw_point_ranges(ax, sites, rings, site_scale)
     _draw_entries(ax, data)
-    _decorate_axes(ax)
-    ax.apply_aspect()  # fix the map's final box now: labels are placed in display space
+    _decorate_axes(ax, fmt)
     _place_labels(fig, ax, _labels(data, plan, sites, asset_classes), _marker_boxes(ax, sites, data))
     _legend(fig, data, plan, asset_classes, rings, flow_scale, site_scale)
-    _notes_panel(fig, ax, result)
+    _notes_panel(fig, ax, result, fmt)
     _title(fig, result, title)
-    return _save(fig, Path(path))
+    pages = [fig]
+    if fmt == "pdf" and plan is not None and not plan.deployments.empty:
+        pages.append(site_table_page(hosting_table(data, plan), _title_text(result, title)))
+    return _save(pages, path, fmt, dpi or DPI)
 
 
-def draw_frontier(frame: pd.DataFrame, path: Path) -> Path:
+def draw_frontier(frame: pd.DataFrame, path: Path, inputs: str | None = None) -> Path:
     """Coverage (objective) against budget, one line per scenario, to a PNG at `path`.
 
-    `frame` has columns budget_meur and objective, optionally scenario and status. Points
-    whose status is not "optimal" are drawn hollow (the solver stopped before proving them
-    best); rows without an objective (infeasible, no plan in time) are an x on the budget
-    axis, left out of the line. Written atomically; returns `path`.
+    `frame` has columns budget_meur and objective, optionally scenario, status and
+    objective_share (the objective's share of the maximum possible coverage, from which the
+    dashed "maximum possible" line is drawn). Each point carries its value. Points whose
+    status is not "optimal" are drawn hollow (the solver stopped before proving them best);
+    rows without an objective (infeasible, no plan in time) are an x on the budget axis, left
+    out of the line. `inputs` (the workbook's name) goes under the title. Written atomically.
     """
     fig = Figure(figsize=FRONTIER_SIZE_IN, dpi=DPI)
     FigureCanvasAgg(fig)
@@ -115,20 +135,67 @@ def draw_frontier(frame: pd.DataFrame, path: Path) -> Path:
     frame["objective"] = pd.to_numeric(frame["objective"], errors="coerce")
     frame["budget_meur"] = pd.to_numeric(frame["budget_meur"], errors="coerce")
     frame = frame.dropna(subset=["budget_meur"])
+    top = _frontier_maximum(ax, frame)
+    colours = {}
     for i, (scenario, group) in enumerate(frame.groupby("scenario", sort=False)):
-        _frontier_series(ax, group.sort_values("budget_meur"), str(scenario), _RING_COLOURS[i % len(_RING_COLOURS)])
+        colours[scenario] = _RING_COLOURS[i % len(_RING_COLOURS)]
+        _frontier_series(ax, group.sort_values("budget_meur"), str(scenario), colours[scenario])
+    _frontier_values(ax, frame, colours)
+    scenarios = list(dict.fromkeys(frame["scenario"].astype(str)))
     ax.set_xlabel("budget (M EUR)")
     ax.set_ylabel("weighted coverage (objective)")
-    ax.set_title("Coverage against budget", fontweight="bold")
+    ax.set_title(f"Coverage against budget: {', '.join(scenarios)} scenario{'s' if len(scenarios) > 1 else ''}",
+                 fontweight="bold", loc="left", pad=18)
+    detail = f"inputs: {inputs}; " if inputs else ""
+    ax.text(0.0, 1.01, f"{detail}each point is one optimised plan; value labels are the coverage reached",
+            transform=ax.transAxes, fontsize=8.5, color="#555555", va="bottom")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.grid(True, color="#dddddd", linewidth=0.6)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=max(top or 0.0, float(frame["objective"].max() or 1)) * 1.12)
     handles = ax.get_legend_handles_labels()[0] + _frontier_key(frame)
     if handles:
         ax.legend(handles=handles, loc="lower right", fontsize=9)
     fig.tight_layout()
     return _save(fig, Path(path))
+
+
+def _frontier_maximum(ax, frame: pd.DataFrame) -> float | None:
+    """The maximum possible coverage (objective / objective_share) as a dashed line; None
+    when the frame cannot tell it."""
+    if "objective_share" not in frame:
+        return None
+    share = pd.to_numeric(frame["objective_share"], errors="coerce")
+    maximum = (frame["objective"] / share).where(share > 0).dropna()
+    if maximum.empty:
+        return None
+    value = float(maximum.max())
+    ax.axhline(value, color="#333333", linestyle="--", linewidth=1.1, zorder=1,
+               label=f"maximum possible coverage ({value:,.0f})")
+    ax.annotate(f"maximum possible: {value:,.0f} (every asset covered by every capability it values)", (0.01, value),
+                xycoords=("axes fraction", "data"), xytext=(0, 3), textcoords="offset points", fontsize=8,
+                color="#333333", va="bottom")
+    return value
+
+
+def _frontier_values(ax, frame: pd.DataFrame, colours: dict) -> None:
+    """Each point's objective, written as a stack above the highest point of its budget,
+    highest value on top, in its scenario's colour, so values of scenarios that run close
+    together never sit on each other or on a line. Equal values (within 0.5) are written once,
+    in dark grey when several scenarios share them."""
+    solved = frame.dropna(subset=["objective"])
+    for budget, at_budget in solved.groupby("budget_meur"):
+        values: list[list] = []  # [value, colour]
+        for value, scenario in sorted(zip(at_budget["objective"], at_budget["scenario"]), key=lambda t: t[0]):
+            if values and abs(values[-1][0] - value) < 0.5:
+                values[-1][1] = "#333333"
+                continue
+            values.append([value, colours[scenario]])
+        top = max(v for v, _ in values)
+        for k, (value, colour) in enumerate(values):
+            ax.annotate(f"{value:,.0f}", (budget, top), xytext=(0, 7 + 10 * k), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8, color=colour, fontweight="bold", path_effects=_HALO,
+                        zorder=4)
 
 
 def geodesic_circle(lat: float, lon: float, radius_km: float, points: int = 121) -> tuple[np.ndarray, np.ndarray]:
@@ -188,10 +255,57 @@ def _set_extent(ax, data) -> None:
     ax.set_facecolor("#eaf2f8")  # sea and neighbours: pale blue-grey under the land fill
 
 
-def _draw_outline(ax) -> None:
-    outline = _outline()
-    ax.add_patch(Polygon(outline[["lon", "lat"]].to_numpy(), closed=True, facecolor="#fbf8ef",
-                         edgecolor="#6b6b6b", linewidth=1.0, zorder=1))
+def _draw_countries(ax) -> None:
+    """Ukraine in cream, its neighbours in grey with their names, on the sea's blue
+    (Natural Earth 1:50m: the coast is close enough that Odesa, Izmail and Reni sit on land)."""
+    west, east = ax.get_xlim()
+    south, north = ax.get_ylim()
+    for country, ring in mapareas.rings():
+        home = country == mapareas.HOME
+        ax.add_patch(Polygon(ring, closed=True, facecolor="#fbf8ef" if home else "#e6e4df",
+                             edgecolor="#6b6b6b" if home else "#a8a8a8", linewidth=1.0 if home else 0.6,
+                             zorder=1 if home else 0.9))
+    for country, (lon, lat) in _country_label_points(west, east, south, north).items():
+        ax.text(lon, lat, country.upper(), ha="center", va="center", fontsize=9, color="#8a8a8a",
+                fontweight="bold", alpha=0.9, zorder=1.5)
+
+
+def _country_label_points(west, east, south, north) -> dict:
+    """Where each neighbour's name stands: of a 0.25-degree grid over the view (less a margin),
+    the point inside the country and at least 0.5 degree from Ukraine's outline that is
+    nearest the middle of the country's visible part; no name when there is none (a sliver)."""
+    lons = np.arange(west + 0.06 * (east - west), east - 0.06 * (east - west), 0.25)
+    lats = np.arange(south + 0.05 * (north - south), north - 0.05 * (north - south), 0.25)
+    grid = np.column_stack([g.ravel() for g in np.meshgrid(lons, lats)])
+    home = np.concatenate([ring for _, ring in mapareas.rings(mapareas.HOME)])
+    near_home = np.zeros(len(grid), bool)
+    for start in range(0, len(home), 200):  # chunks keep the distance matrix small
+        chunk = home[start:start + 200]
+        near_home |= (np.hypot(grid[:, None, 0] - chunk[None, :, 0], grid[:, None, 1] - chunk[None, :, 1]) < 0.5).any(axis=1)
+    points = {}
+    for country, ring in mapareas.rings():
+        if country == mapareas.HOME:
+            continue
+        fits = grid[MplPath(ring).contains_points(grid) & ~near_home]
+        if len(fits) < 4 or (country in points and points[country][1] >= len(fits)):
+            continue
+        middle = fits.mean(axis=0)
+        best = fits[np.argmin(np.hypot(*(fits - middle).T))]
+        points[country] = (tuple(best), len(fits))
+    return {c: p for c, (p, _) in points.items()}
+
+
+def _draw_occupied(ax, data) -> None:
+    """Hatch the area the contact line cuts off from the entry points (see mapareas)."""
+    found = mapareas.occupied_mask(data.frontline, data.entry_points)
+    if found is None:
+        return
+    lon_axis, lat_axis, occupied = found
+    clip = PathPatch(mapareas.home_path(), transform=ax.transData, facecolor="none", edgecolor="none")
+    ax.add_patch(clip)
+    filled = ax.contourf(lon_axis, lat_axis, occupied.astype(float), levels=[0.5, 1.5], colors=["#c9b8b8"],
+                         hatches=["////"], alpha=0.55, zorder=1.6)
+    filled.set_clip_path(clip)
 
 
 def _draw_buffer(ax, data) -> None:
@@ -251,18 +365,42 @@ def _draw_frontline(ax, data) -> None:
             ax.plot(line["lon"], line["lat"], color=_FRONT_COLOUR, linewidth=2.4, solid_capstyle="round", zorder=6)
 
 
-def _draw_rings(ax, data, plan) -> list[tuple[str, float, str]]:
-    """A geodesic range ring per air-defence type deployed at a site; returns legend entries."""
+def _draw_rings(ax, data, plan) -> list[tuple[str, float, str, bool]]:
+    """A geodesic range ring per air-defence type deployed at a site, where the ring is large
+    enough to see at the map's scale (_MIN_RING_PT); returns legend entries (type, km,
+    colour, drawn as a ring). Smaller ranges are drawn by `_draw_point_ranges` as a halo."""
     deployed = plan.deployments[plan.deployments["kind"] == "air_defence"]
     deployed = deployed[deployed["site_id"].isin(data.sites.index) & deployed["item"].isin(data.items.index)]
     types = sorted(deployed["item"].unique(), key=lambda k: -float(data.items.at[k, "radius_km"]))
     colours = {k: _RING_COLOURS[i % len(_RING_COLOURS)] for i, k in enumerate(types)}
+    points_per_km = _points_per_km(ax)
+    visible = {k: float(data.items.at[k, "radius_km"]) * points_per_km >= _MIN_RING_PT for k in types}
     for (item, site), group in deployed.groupby(["item", "site_id"]):
+        if not visible[item]:
+            continue
         radius = float(data.items.at[item, "radius_km"])
         lats, lons = geodesic_circle(float(data.sites.at[site, "lat"]), float(data.sites.at[site, "lon"]), radius)
         ax.fill(lons, lats, facecolor=colours[item], alpha=0.05, edgecolor="none", zorder=3)
         ax.plot(lons, lats, color=colours[item], linewidth=1.3, alpha=0.85, zorder=3)
-    return [(k, float(data.items.at[k, "radius_km"]), colours[k]) for k in types]
+    return [(k, float(data.items.at[k, "radius_km"]), colours[k], visible[k]) for k in types]
+
+
+def _points_per_km(ax) -> float:
+    """Printed points per kilometre north-south at the map's current scale."""
+    (_, y0), (_, y1) = ax.transData.transform([(0, 0), (0, 1)])
+    return abs(y1 - y0) * 72 / ax.figure.dpi / 111.2
+
+
+def _draw_point_ranges(ax, sites: pd.DataFrame, rings, site_scale: float) -> None:
+    """Ranges too small to draw as a ring (Mistral's 8 km is under a point at country scale):
+    a dotted halo around the site's disc in the type's colour, one halo per type."""
+    small = [(k, colour) for k, _, colour, drawn in rings if not drawn]
+    for step, (item, colour) in enumerate(small):
+        here = sites[sites["ad_items"].apply(lambda items, item=item: item in items)]
+        for row in here.itertuples():
+            ax.plot(row.lon, row.lat, marker="o", markersize=_site_marker_pt(row.troops, site_scale) + 5 + 4 * step,
+                    markerfacecolor="none", markeredgecolor=colour, markeredgewidth=1.6, linestyle="none",
+                    zorder=8.5)
 
 
 def _draw_flows(ax, data, plan) -> float | None:
@@ -324,8 +462,9 @@ def _draw_assets(ax, data, plan) -> pd.Series:
 
 
 def _draw_sites(ax, sites: pd.DataFrame) -> float:
-    """Sites: used ones as discs (area by troops) coloured by what they host; returns the
-    troops that map to the largest disc."""
+    """Sites: used ones as discs (area by troops) coloured by what they host, above the
+    infrastructure markers so a city's symbol does not cover the site; a site where the plan
+    breaks a rule gets a red cross. Returns the troops that map to the largest disc."""
     used = sites[sites["troops"] > 0]
     idle = sites[sites["troops"] <= 0]
     ax.scatter(idle["lon"], idle["lat"], s=30, facecolors="white", edgecolors="#555555", linewidths=0.9,
@@ -334,14 +473,20 @@ def _draw_sites(ax, sites: pd.DataFrame) -> float:
     for row in used.itertuples():
         style = _site_style(row.units_here, row.ad_here)
         ax.plot(row.lon, row.lat, marker="o", markersize=_site_marker_pt(row.troops, largest),
-                markeredgecolor="#1b1b1b", markeredgewidth=0.9, alpha=0.8, linestyle="none", zorder=8, **style)
+                markeredgecolor="#1b1b1b", markeredgewidth=0.9, alpha=0.85, linestyle="none", zorder=9.5, **style)
+    bad = used[used["violates"]]
+    ax.scatter(bad["lon"], bad["lat"], marker="x", s=220, c=_COVER_CLASSES["uncovered"][1], linewidths=3.0, zorder=11.5)
     return largest
 
 
-def _site_table(data, plan) -> pd.DataFrame:
+def _site_table(result) -> pd.DataFrame:
+    """Per site: position, name, troops, what kinds it hosts, its air-defence types and
+    whether a deployment there breaks a rule (only an edited plan, in evaluate, can)."""
+    data, plan = result.data, result.score
     sites = data.sites[["lat", "lon"]].copy()
     sites["name"] = [_site_name(data, s) for s in sites.index]
-    sites["troops"], sites["units_here"], sites["ad_here"] = 0, False, False
+    sites["troops"], sites["units_here"], sites["ad_here"], sites["violates"] = 0, False, False, False
+    sites["ad_items"] = [() for _ in sites.index]
     if plan is None:
         return sites
     deployed = plan.deployments[plan.deployments["site_id"].isin(sites.index)]
@@ -349,6 +494,12 @@ def _site_table(data, plan) -> pd.DataFrame:
     kinds = deployed.groupby("site_id")["kind"].agg(set).reindex(sites.index)
     sites["units_here"] = [isinstance(k, set) and "unit" in k for k in kinds]
     sites["ad_here"] = [isinstance(k, set) and "air_defence" in k for k in kinds]
+    air = deployed[deployed["kind"] == "air_defence"].groupby("site_id")["item"].agg(lambda x: tuple(sorted(set(x))))
+    sites["ad_items"] = [air.get(s, ()) for s in sites.index]
+    from .report import VIOLATING, sites_with_status  # report builds on api; imported late
+
+    status = sites_with_status(result).set_index("site_id")["status"]
+    sites["violates"] = (status.reindex(sites.index) == VIOLATING).to_numpy()
     return sites
 
 
@@ -358,14 +509,16 @@ def _draw_entries(ax, data) -> None:
                linewidths=0.8, zorder=11)
 
 
-def _decorate_axes(ax) -> None:
+def _decorate_axes(ax, fmt: str = "png") -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}°E" if v >= 0 else f"{-v:g}°W"))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}°N" if v >= 0 else f"{-v:g}°S"))
     ax.tick_params(labelsize=7.5)
     ax.grid(True, color="#c8d3dc", linewidth=0.4, zorder=0)
     ax.set_axisbelow(True)
-    ax.text(0.995, 0.005, "Outline: Natural Earth 1:110m (public domain). Distances on a sphere of R = 6371 km.",
-            transform=ax.transAxes, ha="right", va="bottom", fontsize=6.5, color="#555555", zorder=11)
+    ax.text(0.995, 0.005, "Borders: Natural Earth 1:50m (public domain); Ukraine in its internationally recognised "
+            "borders, hatched: cut off by the contact line. Distances on a sphere of R = 6371 km.",
+            transform=ax.transAxes, ha="right", va="bottom", fontsize=6.5, color="#555555", zorder=11,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1.5})
 
 
 # ---------------------------------------------------------------------------- frontier, saving
@@ -396,5 +549,15 @@ def _frontier_key(frame: pd.DataFrame) -> list:
     return handles
 
 
-def _save(fig, path: Path) -> Path:
-    return write_atomically(path, lambda temp: fig.savefig(temp, dpi=DPI, format="png"))
+def _save(pages, path: Path, fmt: str = "png", dpi: int = DPI) -> Path:
+    """One figure (or several, as PDF pages) written atomically in `fmt`."""
+    pages = pages if isinstance(pages, list) else [pages]
+    if fmt == "pdf":
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        def write(temp):
+            with PdfPages(temp, metadata={"Creator": "cowopt"}) as pdf:
+                for page in pages:
+                    pdf.savefig(page)
+        return write_atomically(path, write)
+    return write_atomically(path, lambda temp: pages[0].savefig(temp, dpi=dpi, format=fmt))

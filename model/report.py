@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from . import candidates as candidates_mod
 from .api import PlanResult
 from .workbook import write_atomically
 
@@ -28,25 +29,29 @@ _FORMATS = {
 _EXTRA_FORMATS = ("0.00E+00", "#,##0.000", "0.0%", "#,##0.0", "#,##0")
 
 
-def write_plan(result: PlanResult, out_dir: Path, map_png: Path | None = None) -> Path:
+def write_plan(result: PlanResult, out_dir: Path, map_png: Path | None = None, fixed_from: str | None = None) -> Path:
     """Write DIR/plan.xlsx atomically and return its path."""
-    return write_plan_as(result, Path(out_dir) / "plan.xlsx", map_png)
+    return write_plan_as(result, Path(out_dir) / "plan.xlsx", map_png, fixed_from)
 
 
-def write_plan_as(result: PlanResult, target: Path, map_png: Path | None = None) -> Path:
-    """Write the plan workbook to `target` (temporary file, then rename)."""
-    return write_atomically(Path(target), lambda temp: _write(result, temp, map_png))
+def write_plan_as(result: PlanResult, target: Path, map_png: Path | None = None, fixed_from: str | None = None) -> Path:
+    """Write the plan workbook to `target` (temporary file, then rename).
+
+    `fixed_from` says how the solve was pinned to a previous plan (e.g. "--fix old/plan.xlsx
+    (as minimums)"); the Summary records it so a reader knows the plan was not free."""
+    extra = {"fixed_from": fixed_from} if fixed_from else {}  # _write(result, path, map_png) stays callable as before
+    return write_atomically(Path(target), lambda temp: _write(result, temp, map_png, **extra))
 
 
-def _write(result: PlanResult, path: Path, map_png: Path | None) -> None:
+def _write(result: PlanResult, path: Path, map_png: Path | None, fixed_from: str | None = None) -> None:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "nan_inf_to_errors": True})
     book.set_properties({"title": "cowopt plan", "comments": f"cowopt {__version__}"})
     styles = _styles(book)
-    _summary_sheet(book, styles, result)
-    if map_png is not None and Path(map_png).exists():
+    _summary_sheet(book, styles, result, fixed_from)
+    if map_png is not None and Path(map_png).suffix.lower() == ".png" and Path(map_png).exists():  # Excel embeds PNG, not PDF/SVG
         sheet = book.add_worksheet("Map")
         sheet.insert_image("A1", str(map_png), {"x_scale": 0.75, "y_scale": 0.75})
         sheet.set_landscape()
@@ -56,8 +61,7 @@ def _write(result: PlanResult, path: Path, map_png: Path | None) -> None:
     if score is not None:
         _table(book, styles, "Deployments", score.deployments,
                note="Edit counts, add or delete rows, then run `cowopt evaluate INPUTS THIS_FILE`; troops and cost are recomputed.")
-        sites = score.sites.sort_values(["troops", "site_id"], ascending=[False, True])
-        _table(book, styles, "Sites", sites)
+        _table(book, styles, "Sites", sites_with_status(result), highlight=("status", VIOLATING, "bad"))
         coverage = score.coverage.sort_values(["contribution", "max_contribution"], ascending=[True, False])
         _table(book, styles, "Coverage", coverage, highlight=("cover_count", 0, "bad"))
         _table(book, styles, "Logistics", score.logistics)
@@ -74,6 +78,88 @@ def _write(result: PlanResult, path: Path, map_png: Path | None) -> None:
     book.close()
 
 
+# ---------------------------------------------------------------------------- site status
+
+# Sites sheet `status`, in the order they are tried for an unused site
+USED, VIOLATING = "used", "used, violates"
+NOT_DEPLOYABLE, BUFFER, UNREACHABLE = "not deployable", "excluded by buffer", "unreachable"
+NO_CAPACITY, NO_ITEM, NOT_CHOSEN = "no capacity", "no item allowed", "allowed, not chosen"
+
+
+def sites_with_status(result: PlanResult) -> pd.DataFrame:
+    """The plan's Sites table with `status` and `why` after the name, sorted by troops.
+
+    Every site gets exactly one status, so a planner can see why a site is empty: the first
+    reason that applies of: not deployable, closer to the contact line than any item may
+    stand (the buffer or the items' own minimums), no entry point within max_route_km, no
+    capacity, no item that may stand there (airfield/port/inventory), else allowed but not
+    chosen. A used site is "used, violates" when a deployment there breaks a placement rule
+    or the site's capacity (only an edited plan can do that)."""
+    table = result.score.sites.copy()
+    status, why = zip(*(site_status(result, row) for row in table.itertuples(index=False))) if len(table) else ((), ())
+    position = list(table.columns).index("region") + 1 if "region" in table else 2
+    table.insert(position, "status", list(status))
+    table.insert(position + 1, "why", list(why))
+    deployed = result.score.deployments
+    counts = deployed.groupby(["site_id", "item"])["count"].sum().reset_index().sort_values(
+        ["site_id", "count", "item"], ascending=[True, False, True])
+    hosts = counts.groupby("site_id").apply(
+        lambda g: ", ".join(f"{int(n)} {k}" for k, n in zip(g["item"], g["count"])), include_groups=False)
+    # "2 field_hospital, 1 samp_t" replaces the bare item names: the same facts with counts,
+    # and one wide column fewer when the sheet is printed one page wide
+    table["hosts"] = [hosts.get(site, "") for site in table["site_id"]]
+    table = table.drop(columns=["items"], errors="ignore")
+    return table.sort_values(["troops", "site_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def site_status(result: PlanResult, row) -> tuple[str, str]:
+    """(status, why in numbers) of one row of the Sites table."""
+    data, cands = result.data, result.candidates
+    site = row.site_id
+    front_km = float(cands.site_front_km.get(site, float("nan")))
+    reachable = site in cands.reachable_sites
+    if row.troops > 0 or row.units > 0:
+        return _used_status(result, site, front_km, reachable, row)
+    if not row.deployable:
+        return NOT_DEPLOYABLE, "entry/transit only (deployable=0)"
+    buffer_km = float(data.settings["frontline_buffer_km"])
+    needed = max(float(data.items["min_frontline_km"].min()) if len(data.items) else 0.0, buffer_km)
+    if front_km < needed - candidates_mod.DISTANCE_TOLERANCE_KM:
+        limit = f"frontline_buffer_km is {buffer_km:,.0f}" if needed == buffer_km else \
+            f"every item needs at least {needed:,.0f} km"
+        return BUFFER, f"{front_km:,.1f} km from the contact line; {limit}"
+    if not reachable:
+        routes = candidates_mod.compute_routes(data)
+        nearest = routes.loc[routes["site_id"] == site, "distance_km"].min()
+        return UNREACHABLE, (f"nearest entry point {nearest:,.0f} km by route; "
+                             f"max_route_km is {float(data.settings['max_route_km']):,.0f}")
+    if row.capacity_troops <= 0:
+        return NO_CAPACITY, "capacity_troops is 0"
+    if not (cands.placements["site_id"] == site).any():
+        reasons = {candidates_mod.site_exclusion(data, k, site, front_km, reachable) for k in data.items.index}
+        reasons.discard(None)
+        shown = "; ".join(sorted(reasons)[:2]) or "no state has an item available that may stand here"
+        return NO_ITEM, shown
+    verb = "the optimiser did not use it" if result.mode == "solve" else "the plan does not use it"
+    return NOT_CHOSEN, f"{front_km:,.0f} km from the contact line, reachable, capacity {int(row.capacity_troops):,}; {verb}"
+
+
+def _used_status(result: PlanResult, site, front_km: float, reachable: bool, row) -> tuple[str, str]:
+    data = result.data
+    here = result.score.deployments[result.score.deployments["site_id"] == site]
+    problems = []
+    for item in dict.fromkeys(here["item"]):
+        if item in data.items.index and site in data.sites.index:
+            reason = candidates_mod.site_exclusion(data, item, site, front_km, reachable)
+            if reason:
+                problems.append(reason)
+    if row.troops > row.capacity_troops:
+        problems.append(f"{int(row.troops):,} troops over capacity {int(row.capacity_troops):,}")
+    if problems:
+        return VIOLATING, "; ".join(problems)
+    return USED, f"{int(row.troops):,} troops, {front_km:,.0f} km from the contact line"
+
+
 def _styles(book) -> dict:
     return {
         "header": book.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1, "text_wrap": True, "valign": "top"}),
@@ -86,13 +172,17 @@ def _styles(book) -> dict:
     }
 
 
-def summary_rows(result: PlanResult) -> list[tuple[str, object, str]]:
-    """(figure, value, unit) rows of the Summary sheet; shared with the terminal table."""
+def summary_rows(result: PlanResult, fixed_from: str | None = None) -> list[tuple[str, object, str]]:
+    """(figure, value, unit) rows of the Summary sheet; shared with the terminal table.
+
+    `fixed_from` (the --fix plan and how it was kept) adds a row saying the solve was pinned."""
     s, o, settings = result.score, result.outcome, result.data.settings
     rows: list[tuple[str, object, str]] = [
         ("status", result.status.value, result.detail),
         ("mode", result.mode, "solve: optimised; evaluate: a given plan scored"),
     ]
+    if fixed_from:
+        rows.append(("fixed from plan", fixed_from, "--fix: that plan's deployments were kept; the rest was optimised"))
     if s is not None:
         rows += [
             ("objective (weighted coverage)", round(s.objective, 3), f"of {s.max_objective:,.1f} possible"),
@@ -128,11 +218,11 @@ def summary_rows(result: PlanResult) -> list[tuple[str, object, str]]:
     return rows
 
 
-def _summary_sheet(book, styles, result: PlanResult) -> None:
+def _summary_sheet(book, styles, result: PlanResult, fixed_from: str | None = None) -> None:
     sheet = book.add_worksheet("Summary")
     sheet.write(0, 0, "cowopt plan" if result.mode == "solve" else "cowopt evaluation", styles["title"])
     sheet.write_row(2, 0, ["figure", "value", "note"], styles["header"])
-    for i, (label, value, note) in enumerate(summary_rows(result), start=3):
+    for i, (label, value, note) in enumerate(summary_rows(result, fixed_from), start=3):
         sheet.write(i, 0, label, styles["label"])
         fmt = styles["0.0%"] if (note == "share" or label.startswith("coverage share")) else None
         fmt = styles["#,##0.0"] if label in ("cost_meur", "budget_meur") else fmt
@@ -186,7 +276,9 @@ def _table(book, styles, name: str, frame: pd.DataFrame, note: str | None = None
         column, value, style = highlight
         sheet.conditional_format(1, 0, len(frame), len(columns) - 1, _row_rule(columns.index(column), value, styles[style]))
     if note:
-        sheet.write(0, len(columns) + 1, note, styles["note"])
+        # a comment on the first header cell, not a cell beside the table: a cell there would
+        # read as an extra column header in pandas and in Excel's own table tools
+        sheet.write_comment(0, 0, note, {"x_scale": 2.5, "y_scale": 1.2})
     _print_setup(sheet)
     sheet.repeat_rows(0)
 

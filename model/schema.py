@@ -93,6 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("time_limit_s", FLOAT, 60.0, "s", "Solver time limit.", 0.1, 1e6),
     Setting("mip_gap", FLOAT, 1e-4, "ratio", "Relative optimality gap at which the solver stops.", 0, 1),
     Setting("soft_rule_penalty", FLOAT, 100.0, "objective points per unit", "Cost in the objective of one unit of shortfall (or excess) on a soft rule, unless the Rules row has its own penalty.", 0, 1e9),
+    Setting("plan_title", TEXT, "", "text", "Title of the map (blank: the scenario and the date)."),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 

@@ -47,7 +47,8 @@ def write_sweep(frontier: pd.DataFrame, pairs, out_dir, no_map: bool = True) -> 
     if frontier["objective"].notna().any() if "objective" in frontier else False:
         from .plots import draw_frontier
 
-        png = draw_frontier(frontier, out_dir / "frontier.png")
+        source = next((r.data.source for _, r in pairs if not isinstance(r, str)), None)
+        png = draw_frontier(frontier, out_dir / "frontier.png", inputs=source)
     target = out_dir / "frontier.xlsx"
     write_atomically(target, lambda temp: _write_frontier(frontier, deployments_side_by_side(pairs), temp, png))
     return target

@@ -10,13 +10,36 @@ from cowopt import schema
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 MODEL_DOC = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+WORKBOOK_DOC = (ROOT / "docs" / "workbook.md").read_text(encoding="utf-8")
 
 
 def test_every_sheet_column_and_setting_is_documented() -> None:
-    missing = [s.name for s in schema.SHEETS if f"**{s.name}**" not in README]
-    missing += [f"{s.name}.{c.name}" for s in schema.SHEETS for c in s.columns if f"`{c.name}`" not in README]
-    missing += [k.key for k in schema.SETTINGS if f"`{k.key}`" not in README]
+    missing = [s.name for s in schema.SHEETS if f"**{s.name}**" not in WORKBOOK_DOC]
+    missing += [f"{s.name}.{c.name}" for s in schema.SHEETS for c in s.columns if f"`{c.name}`" not in WORKBOOK_DOC]
+    missing += [k.key for k in schema.SETTINGS if f"`{k.key}`" not in WORKBOOK_DOC]
     assert missing == []
+
+
+def test_the_contract_tables_are_the_generated_ones() -> None:
+    """docs/workbook.md's tables are what docs/build_workbook_doc.py writes from the schema now
+    (after changing model/schema.py: `.venv/bin/python docs/build_workbook_doc.py`)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_workbook_doc", ROOT / "docs" / "build_workbook_doc.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    assert builder.generated_part(WORKBOOK_DOC) == builder.contract_markdown()
+    assert "| `budget_meur` | M EUR | required |" in builder.contract_markdown()  # the generator writes real rows
+
+
+def test_readme_is_a_front_page_whose_links_resolve() -> None:
+    import re
+
+    assert len(README.splitlines()) <= 150
+    links = re.findall(r"\]\(([^)#]+)\)", README)
+    assert "docs/workbook.md" in links and "docs/img/example-map.png" in links
+    assert [link for link in links if not (ROOT / link).exists()] == []
+    assert "## Installs and the lock file" in README
 
 
 def test_readme_shows_the_two_commands_and_exit_codes() -> None:

@@ -142,3 +142,162 @@ def test_frontier_chart(tmp_path):
     # a frame without scenario or status columns is one series
     plots.draw_frontier(frame[["budget_meur", "objective"]], tmp_path / "plain.png")
     assert imread(tmp_path / "plain.png").shape[:2] == (600, 900)
+
+
+# ---------------------------------------------------------------------------- issue 18: a map for a briefing
+
+
+def _label_boxes(ax) -> list:
+    from matplotlib.text import Text
+
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_zorder() == 12]
+    for label in labels:
+        label.update_positions(renderer)
+    return [Text.get_window_extent(t, renderer) for t in labels]  # the words, not the leader lines
+
+
+def _overlapping_pairs(boxes) -> list:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if min(boxes[i].x1, boxes[j].x1) > max(boxes[i].x0, boxes[j].x0)
+            and min(boxes[i].y1, boxes[j].y1) > max(boxes[i].y0, boxes[j].y0)]
+
+
+def test_crowded_labels_never_overlap():
+    """40 labels on six nearly coincident points: none overlaps another; every priority label
+    (a used site) is placed, farther out with a leader when needed; the rest may be left out."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from cowopt import maplayout
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    ax.set_xlim(29, 31)
+    ax.set_ylim(49, 51)
+    points = [(30.0 + 0.02 * (i % 3), 50.0 + 0.02 * (i // 3)) for i in range(6)]
+    labels = [maplayout._Label(f"Site number {i}", *points[i % 6], 8.5, "normal", 6.0, priority=i < 6)
+              for i in range(6)]
+    labels += [maplayout._Label(f"asset {i}", *points[i % 6], 7.5, "italic", 3.0) for i in range(34)]
+    placed = maplayout._place_labels(fig, ax, labels, [])
+    boxes = _label_boxes(ax)
+    assert len(boxes) == len(placed) < 40  # some asset labels had no free place and were left out
+    assert _overlapping_pairs(boxes) == []
+    assert sum(t.get_text().startswith("Site") for t in ax.texts) == 6
+
+
+def test_example_map_labels_and_layers(example_result, tmp_path, monkeypatch):
+    """On the example: no two labels overlap, every used site is labelled, Mistral's 8 km is a
+    halo (legend says so), the plan_title Setting is the heading."""
+    seen = {}
+    original = plots._place_labels
+
+    def recording(fig, ax, labels, obstacles):
+        seen["ax"], seen["labels"] = ax, labels
+        return original(fig, ax, labels, obstacles)
+
+    monkeypatch.setattr(plots, "_place_labels", recording)
+    data = example_result.data.with_settings(plan_title="Coalition plan for the briefing")
+    result = dataclasses.replace(example_result, data=data)
+    plots.draw_map(result, tmp_path / "map.png")
+    ax = seen["ax"]
+    boxes = _label_boxes(ax)
+    assert _overlapping_pairs(boxes) == []
+    used = (example_result.score.deployments.groupby("site_id")["troops"].sum() > 0).sum()
+    site_texts = [t.get_text() for t in ax.texts if t.get_zorder() == 12 and t.get_fontsize() == 8.5]
+    assert len(site_texts) == used == 21
+    texts = [t.get_text() for t in ax.figure.texts]
+    assert "Coalition plan for the briefing" in texts
+    legend_texts = [t.get_text() for legend in ax.figure.legends for t in legend.get_texts()]
+    assert any(text.startswith("mistral (8 km: halo") for text in legend_texts)
+    assert any(text.startswith("patriot (160 km ring)") for text in legend_texts)
+
+
+def test_default_title_is_scenario_and_date(example_result):
+    import datetime as dt
+
+    from cowopt.maplayout import _title_text
+
+    today = dt.date.today()
+    assert _title_text(example_result, None) == f"Reassurance force plan: base scenario, {today.day} {today:%B %Y}"
+    assert _title_text(example_result, "us_backstop").startswith("Reassurance force plan: us_backstop scenario")
+
+
+def test_occupied_area_from_the_frontline():
+    """The example's contact line cuts off Crimea and Donetsk; Kyiv, Odesa, Kherson city (north
+    of the Dnipro line), Kharkiv and Dnipro stay free. A line that stops short shades nothing."""
+    from cowopt import mapareas
+
+    data = cowopt.load(EXAMPLE)
+    lon_axis, lat_axis, occupied = mapareas.occupied_mask(data.frontline, data.entry_points)
+
+    def at(lat, lon):
+        return bool(occupied[np.abs(lat_axis - lat).argmin(), np.abs(lon_axis - lon).argmin()])
+
+    assert at(45.0, 34.0) and at(48.0, 37.8) and at(47.1, 37.55)  # Crimea, Donetsk, Mariupol
+    assert not any(at(*p) for p in [(50.45, 30.52), (46.48, 30.73), (46.64, 32.62), (49.99, 36.23), (48.46, 35.05)])
+    front = data.frontline
+    open_ended = front[(front["line_id"] == "front_main") & (front["seq"] <= 10)]  # stops ~90 km from the Azov coast
+    assert mapareas.occupied_mask(open_ended, data.entry_points) is None
+
+
+@pytest.mark.parametrize("fmt, magic", [("pdf", b"%PDF"), ("svg", b"<?xml")])
+def test_map_formats(tiny_tables, tmp_path, fmt, magic):
+    result = cowopt.solve(cowopt.from_tables(tiny_tables))
+    path = plots.draw_map(result, tmp_path / f"map.{fmt}")
+    content = path.read_bytes()
+    assert content.startswith(magic)
+    if fmt == "pdf":  # page 2: what each site hosts
+        import re
+
+        assert len(re.findall(rb"/Type\s*/Page\b", content)) == 2
+    else:
+        assert b"<svg" in content[:2000]
+
+
+def test_map_dpi(tiny_tables, tmp_path):
+    result = cowopt.solve(cowopt.from_tables(tiny_tables))
+    plots.draw_map(result, tmp_path / "map.png", dpi=50)
+    assert imread(tmp_path / "map.png").shape[:2] == (500, 700)
+
+
+def test_frontier_chart_content(tmp_path, monkeypatch):
+    """Each point's value is written, the maximum possible coverage is a dashed line at
+    objective / objective_share, and the title and subtitle name the scenarios and inputs."""
+    captured = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, path, *a: captured.setdefault("fig", fig) and path)
+    frame = pd.DataFrame({
+        "scenario": ["base"] * 2 + ["us_backstop"] * 2,
+        "budget_meur": [2000, 4000] * 2,
+        "objective": [3000.0, 5640.0, 3000.0, 5700.0],
+        "objective_share": [3000 / 11400, 5640 / 11400, 3000 / 11400, 5700 / 11400],
+        "status": ["optimal"] * 4,
+    })
+    plots.draw_frontier(frame, tmp_path / "frontier.png", inputs="example.xlsx")
+    ax = captured["fig"].axes[0]
+    values = sorted(t.get_text() for t in ax.texts if t.get_text()[:1].isdigit())
+    assert values == ["3,000", "5,640", "5,700"]  # 3,000 is shared by both scenarios: written once
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and dashed[0].get_ydata()[0] == pytest.approx(11400)
+    assert ax.get_title(loc="left") == "Coverage against budget: base, us_backstop scenarios"
+    assert any("inputs: example.xlsx" in t.get_text() for t in ax.texts)
+    assert any(t.get_text().startswith("maximum possible: 11,400") for t in ax.texts)
+
+
+def test_cli_map_format_and_dpi(tiny_tables, tmp_path):
+    from click.testing import CliRunner
+    from support import write_inputs
+
+    from cowopt.cli.main import main
+
+    inputs = write_inputs(tmp_path / "tiny.xlsx", tiny_tables)
+    svg = CliRunner().invoke(main, ["solve", str(inputs), "-o", str(tmp_path / "svg"), "--map-format", "svg"])
+    assert svg.exit_code == 0, svg.output
+    assert (tmp_path / "svg" / "map.svg").read_bytes().startswith(b"<?xml")
+    assert not (tmp_path / "svg" / "map.png").exists()
+    png = CliRunner().invoke(main, ["solve", str(inputs), "-o", str(tmp_path / "png"), "--dpi", "60"])
+    assert png.exit_code == 0, png.output
+    assert imread(tmp_path / "png" / "map.png").shape[:2] == (600, 840)
+    wrong = CliRunner().invoke(main, ["solve", str(inputs), "-o", str(tmp_path / "bad"), "--map-format", "jpg"])
+    assert wrong.exit_code == 2 and not (tmp_path / "bad").exists()
