@@ -82,6 +82,7 @@ class _Collector:
         self.file = file
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.bad_cells: set[tuple[str, int, str]] = set()  # (sheet, row, column) already reported
 
     def add(self, sheet: str | None, cell: str | None, message: str) -> None:
         self.problems.append(Problem(self.file, sheet, cell, message))
@@ -182,6 +183,9 @@ def convert_cell(value: object, column: Column) -> tuple[object, str | None]:
     return number, None
 
 
+_TYPED_BY_KEY = {("Settings", "value"), ("Scenarios", "value")}  # text columns whose kind the row's key gives
+
+
 def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.DataFrame:
     """Typed rows of one sheet; a `_row` column keeps the Excel row for later messages."""
     name = raw.name
@@ -207,9 +211,13 @@ def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.Data
                 record[column.name] = None
                 continue
             value = raw.value(values, column.name)
+            if isinstance(value, float) and not math.isfinite(value) and (name, column.name) in _TYPED_BY_KEY:
+                record[column.name] = value  # checked against its key's kind (parse_setting, scenarios)
+                continue
             if isinstance(value, float) and not math.isfinite(value):
                 # a stored NaN or INF is not an empty cell: never read as blank, 0 or the default
                 errors.add(name, cell, f"{column.name} must be {column.expected}, got {_describe(value)}")
+                errors.bad_cells.add((name, number, column.name))
                 record[column.name] = None
                 continue
             if _blank(value):
@@ -220,9 +228,14 @@ def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.Data
             converted, wrong = convert_cell(value, column)
             if wrong:
                 errors.add(name, cell, f"{column.name} {wrong}")
+                errors.bad_cells.add((name, number, column.name))
             record[column.name] = converted
         records.append(record)
+    # object columns where a stored NaN must stay apart from a blank (which would become NaN too)
+    typed_by_key = any(sheet == sheet_spec.name for sheet, _ in _TYPED_BY_KEY)
     frame = pd.DataFrame.from_records(records, columns=columns)
+    if typed_by_key:
+        frame = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns}, columns=columns)
     _check_unique(sheet_spec, raw, frame, errors)
     return frame
 
@@ -334,7 +347,7 @@ def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector
 
 def parse_setting(spec: schema.Setting, value: object) -> tuple[object, str | None]:
     """A Settings value converted by its kind; also used by scenarios and the CLI."""
-    if _blank(value):
+    if _blank(value) and not isinstance(value, float):  # a stored NaN is not blank: convert_cell refuses it
         if spec.required or spec.default is None:
             return None, f"is blank; expected {Column(spec.key, spec.kind, '', minimum=spec.minimum, maximum=spec.maximum).expected}"
         return spec.default, None
@@ -451,6 +464,8 @@ def _check_consistency(tables, raws, settings, items: pd.DataFrame, errors: _Col
     for column in ("min_count", "max_count", "penalty"):  # blank counts may arrive as NaN
         rules[column] = pd.Series([None if _blank(v) else v for v in rules[column]], index=rules.index, dtype=object)
     for r in rules.itertuples(index=False):
+        if {("Rules", r.excel_row, c) for c in ("min_count", "max_count")} & errors.bad_cells:
+            continue  # a count already reported as wrong: comparing it would only repeat that
         if r.min_count is None and r.max_count is None:
             errors.add("Rules", raw.cell(r.excel_row, "min_count") if "min_count" in raw.columns else None,
                        f"rule {r.rule_id} has neither min_count nor max_count; give at least one")

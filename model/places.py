@@ -80,7 +80,8 @@ def _single_point_lines(frontline: pd.DataFrame, raw, errors) -> None:
             continue
         row = int(line["excel_row"].iloc[0])
         cell = raw.cell(row, "line_id") if "line_id" in raw.columns else None
-        hint = difflib.get_close_matches(str(name), longer, n=1, cutoff=0.6)
+        folded = {other.casefold(): other for other in longer}  # 'f' for 'F' is the likeliest slip
+        hint = [folded[h] for h in difflib.get_close_matches(str(name).casefold(), list(folded), n=1, cutoff=0.6)]
         errors.warn(f"Frontline!{cell or row}: line '{name}' has a single point (row {row}), so it is read as a "
                     "point that units keep their distance from, not as a line; give every line two points or more"
                     + (f" (did you mean line '{hint[0]}'?)" if hint else ""))
