@@ -14,7 +14,7 @@ from . import schema
 from .data import InputData, convert_cell, parse_setting
 from .errors import InputError, Problem
 from .schema import FLAG, INT, Column
-from .workbook import normalise_header
+from .workbook import normalise_header, normalise_text
 
 STATE_KEYS = {
     "eligible": Column("eligible", FLAG, ""),
@@ -90,6 +90,7 @@ def _cells(row) -> dict[str, str | None]:
 
 def apply(data: InputData, name: str) -> InputData:
     """The data as scenario `name` has it ("base" = unchanged)."""
+    name = normalise_text(name).strip()  # as the sheet's names were read (NFC, trimmed)
     if name == BASE:
         return data
     rows = data.scenarios[data.scenarios["scenario"] == name]
