@@ -211,6 +211,9 @@ def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.Data
                 record[column.name] = None
                 continue
             value = raw.value(values, column.name)
+            if cell in raw.merged_cells:  # blank because of a merge, which is reported once, by range
+                record[column.name] = column.default
+                continue
             if isinstance(value, float) and not math.isfinite(value) and (name, column.name) in _TYPED_BY_KEY:
                 record[column.name] = value  # checked against its key's kind (parse_setting, scenarios)
                 continue
@@ -377,6 +380,7 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
             raw = RawSheet(spec.name, {c.name: i for i, c in enumerate(spec.columns)}, [])
         raw.name = spec.name if sheet_key(raw.name) == sheet_key(spec.name) else raw.name
         raws[spec.name] = raw
+        errors.problems += raw.problems
         tables[spec.name] = _read_table(spec, raw, errors)
     settings = _read_settings(tables["Settings"], raws["Settings"], errors)
     items = _items(tables["UnitTypes"], tables["AirDefenceTypes"], raws, errors)

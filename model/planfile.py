@@ -49,6 +49,7 @@ def read_plan(path: Path) -> pd.DataFrame:
     sheet = matches[0]
     problems = [Problem(path.name, "Deployments", str(sheet.header_row), f"column '{c.name}' is missing from the header row")
                 for c in PLAN_COLUMNS if c.name not in sheet.columns]
+    problems += sheet.problems  # merged cells, reported with the rest
     if len(matches) > 1:
         problems.append(Problem(path.name, None, None, "sheets " + " and ".join(f"'{s.name}'" for s in matches)
                                 + " both match the Deployments sheet (names are compared ignoring case and spaces); "
@@ -67,6 +68,8 @@ def read_plan(path: Path) -> pd.DataFrame:
         for column in PLAN_COLUMNS:
             cell = sheet.cell(number, column.name)
             value = sheet.value(values, column.name)
+            if cell in sheet.merged_cells:  # reported once, by range
+                continue
             if cell in sheet.uncached_formulas:
                 problems.append(Problem(path.name, "Deployments", cell, "holds a formula with no saved value; "
                                         "open and save the plan in Excel or LibreOffice"))

@@ -43,7 +43,7 @@ from .container import (
     refuse,
     scan_sheets,
 )
-from .errors import CowoptError, InputError, Problem
+from .errors import CowoptError, Problem
 
 # Public names: this module's own, and the container checks re-exported from container.py.
 __all__ = [
@@ -69,6 +69,9 @@ class RawSheet:
     header_row: int = 1  # Excel row number of the header (the first non-empty row)
     # header names written more than once (after normalising): name -> every 0-based column index
     duplicate_columns: dict[str, list[int]] = field(default_factory=dict)
+    # problems found while reading (merged cells), reported with the cell checks in one pass
+    problems: list[Problem] = field(default_factory=list)
+    merged_cells: set[str] = field(default_factory=set)  # refs covered by a merge but not its first cell
 
     def cell(self, row_number: int, column: str) -> str:
         return f"{column_letter(self.columns[column])}{row_number}"
@@ -195,14 +198,14 @@ def _contract_columns() -> dict[str, set[str]]:
 
 
 def _check_merged(path: Path, sheets: dict[str, RawSheet], scans: dict[str, SheetScan]) -> None:
-    """Refuse merged cells over contract columns: the reader sees only a merge's first cell.
+    """Report merged cells over contract columns: the reader sees only a merge's first cell.
 
     A merged header ("lat" over D1:E1) would hide the next column's name; a merged data range
     (region "R1" over C2:C4) would leave C3 and C4 blank. Merges in extra columns and extra
-    sheets (notes) are fine.
+    sheets (notes) are fine. The problems go on the RawSheet (reported with every other cell's)
+    and the hidden cells are remembered, so they are not reported again as blank.
     """
     contract = _contract_columns()
-    problems = []
     for name, raw in sheets.items():
         wanted = contract.get(sheet_key(name))
         if not wanted or name not in scans:
@@ -211,11 +214,13 @@ def _check_merged(path: Path, sheets: dict[str, RawSheet], scans: dict[str, Shee
         for ref in scans[name].merged:
             first, _, last = ref.partition(":")
             columns = range(column_index(re.sub(r"\d", "", first)), column_index(re.sub(r"\d", "", last or first)) + 1)
-            if used.intersection(columns) and int(re.sub(r"\D", "", last or first)) >= raw.header_row:
-                problems.append(Problem(path.name, name, ref, f"cells {ref} are merged; a merged range is read as its "
-                                        "first cell only, the others as blank — unmerge them and fill in every cell"))
-    if problems:
-        raise InputError(problems)
+            rows = range(int(re.sub(r"\D", "", first)), int(re.sub(r"\D", "", last or first)) + 1)
+            if used.intersection(columns) and rows[-1] >= raw.header_row:
+                raw.problems.append(Problem(path.name, name, ref, f"cells {ref} are merged; a merged range is read as "
+                                            "its first cell only, the others as blank — unmerge them and fill in every cell"))
+                if len(rows) * len(columns) <= MAX_CELLS_PER_SHEET:
+                    raw.merged_cells.update(f"{column_letter(c)}{r}" for c in columns for r in rows)
+                raw.merged_cells.discard(first)
 
 
 def sheets_from_tables(tables: dict[str, object]) -> dict[str, RawSheet]:

@@ -239,13 +239,13 @@ def test_an_identifier_typed_two_ways_in_unicode_is_the_same(tmp_path: Path) -> 
     tables["States"]["state"][0] = "Türkiye"  # precomposed ü
     tables["Inventory"]["state"][:2] = [_nfd("Türkiye")] * 2  # u + combining diaeresis
     tables["Rules"]["state"][0] = _nfd("Türkiye")
-    with_scenarios(tables, [("no_tr", _nfd("eligible:Türkiye"), 0)])
+    with_scenarios(tables, [(_nfd("ohne_Türkiye"), _nfd("eligible:Türkiye"), 0)])
     path = workbook(tmp_path, tables)
     assert _nfd("Türkiye").encode() in b"".join(zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist())
     data = valid(path)
     assert list(data.inventory["state"][:2]) == ["Türkiye", "Türkiye"]
     assert data.rules.loc["R1", "state"] == "Türkiye"
-    assert cowopt.scenarios.apply(data, "no_tr").states.loc["Türkiye", "eligible"] == 0
+    assert cowopt.scenarios.apply(data, "ohne_Türkiye").states.loc["Türkiye", "eligible"] == 0
 
 
 _LETTERS = "aeoucnAEOUCN" + "äöüéèñçÅÉØ"
@@ -286,6 +286,15 @@ def test_a_bad_cell_anywhere_does_not_hide_bad_scenario_rows(tmp_path: Path, she
     tables[sheet][column][index] = value
     output = refused(workbook(tmp_path, tables), message, *SCENARIO_MESSAGES)
     assert f"{len(SCENARIO_MESSAGES) + 1} problem(s)" in output
+
+
+@pytest.mark.parametrize("merge", ["F2:F3", "D1:E1"])
+def test_merged_cells_do_not_hide_the_other_problems(tmp_path: Path, merge: str) -> None:
+    tables = with_scenarios(tiny(), BAD_SCENARIO_ROWS[:2])
+    tables["States"]["max_troops"][0] = "many"
+    path = edit(workbook(tmp_path, tables), lambda book: book["Sites"].merge_cells(merge))
+    output = refused(path, f"Sites!{merge}: cells {merge} are merged", "States!D2: max_troops", *SCENARIO_MESSAGES[:2])
+    assert "Sites!F3: capacity_troops is blank" not in output  # cells under a merge: reported once, by range
 
 
 SCENARIO_ORDERS = [("value", "scenario", "key"), ("key", "value", "scenario"), ("scenario", "value", "key"),
