@@ -102,7 +102,11 @@ def _describe(value: object) -> str:
     if isinstance(value, float) and math.isinf(value):
         return f"{'-' if value < 0 else ''}inf (infinity)"
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= _READABLE_LIMIT:
-        return f"{value:.6g}"
+        try:
+            return f"{value:.6g}"
+        except OverflowError:  # an int beyond any float (in-memory tables only); str() might refuse it too
+            sign = "negative " if value < 0 else ""
+            return f"a {sign}number of about {int(abs(value).bit_length() * 0.30103) + 1:,} digits"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # the planner typed 2, the reader saw 2.0
     if isinstance(value, str):
@@ -128,7 +132,10 @@ def _to_number(value: object) -> float | None:
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond any float (from in-memory tables): as big as it gets
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         text = normalise_text(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("_", "")
         scale = 1.0
@@ -155,6 +162,8 @@ def convert_cell(value: object, column: Column) -> tuple[object, str | None]:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # a numeric cell holding an id such as 7
         if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+            return None, f"must be {column.expected}, got {_describe(value)}"
+        if isinstance(value, int) and value.bit_length() > 4000:  # str() refuses ints this long
             return None, f"must be {column.expected}, got {_describe(value)}"
         text = normalise_text(value).strip()  # NFC: identifiers typed two ways still match
         if kind == LIST:

@@ -189,6 +189,20 @@ def test_any_huge_number_is_reported_in_a_line_a_planner_can_read(number: float)
         assert f"got {number:.6g}" in message
 
 
+@pytest.mark.parametrize("number,shown", [(10**400, "a number of about 401 digits"),
+                                          (-(10**5000), "a negative number of about 5,001 digits")],
+                         ids=["1e400", "-1e5000"])
+def test_an_integer_beyond_any_float_in_tables_is_reported_not_a_crash(number: int, shown: str) -> None:
+    tables = tiny()
+    tables["States"]["max_troops"][0] = number
+    tables["Sites"]["name"][0] = number  # a text column: str() of such an int may itself refuse
+    with pytest.raises(cowopt.InputError) as info:
+        cowopt.from_tables(tables)
+    problems = [str(p) for p in info.value.problems]
+    assert f"<tables> › States!D2: max_troops must be a whole number from 0 to 10000000, got {shown}" in problems
+    assert len(problems) == 1 or problems[1] == f"<tables> › Sites!B2: name must be text, got {shown}"
+
+
 SETTINGS_TWINS = [("budget_meur", "Budget_MEUR"), ("budget_meur", "BUDGET MEUR"), ("budget_meur", "budget  meur"),
                   ("time_limit_s", "Time Limit S"), ("mip_gap", "MIP_gap")]
 
