@@ -244,6 +244,19 @@ def test_two_sheets_matching_after_case_and_spaces_are_an_error(tmp_path: Path, 
     refused(edit(workbook(tmp_path), add_twin), f"sheets '{sheet}' and '{twin}' both match the {sheet} sheet")
 
 
+@pytest.mark.parametrize("change,message", [
+    (lambda book: setattr(book.copy_worksheet(book["Deployments"]), "title", "deployments "),
+     "sheets 'Deployments' and 'deployments ' both match the Deployments sheet"),
+    (lambda book: book["Deployments"].cell(row=1, column=5, value="Count"),
+     "plan.xlsx › Deployments!E1: column 'count' appears 2 times in the header row (D1 and E1)"),
+])
+def test_a_plan_with_twin_sheets_or_columns_is_refused_by_evaluate(tmp_path: Path, change, message) -> None:
+    plan = edit(plan_file(tmp_path / "plan.xlsx", [("Aland", "sam", "S1", 1)]), change)
+    before = digest(plan)
+    refused(workbook(tmp_path), message, command=("evaluate",), extra=(plan,), named=False)
+    assert digest(plan) == before
+
+
 def _nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
 
