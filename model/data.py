@@ -137,7 +137,8 @@ def _to_number(value: object) -> float | None:
         except OverflowError:  # an int beyond any float (from in-memory tables): as big as it gets
             return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
-        text = normalise_text(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("_", "")
+        text = normalise_text(value).strip()
+        text = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("_", "")
         scale = 1.0
         if text.endswith("%"):
             text, scale = text[:-1], 0.01
@@ -247,7 +248,8 @@ def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.Data
     typed_by_key = any(sheet == sheet_spec.name for sheet, _ in _TYPED_BY_KEY)
     frame = pd.DataFrame.from_records(records, columns=columns)
     if typed_by_key:
-        frame = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns}, columns=columns)
+        frame = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns},
+                             columns=columns)
     _check_unique(sheet_spec, raw, frame, errors)
     return frame
 

@@ -47,7 +47,8 @@ def read_plan(path: Path) -> pd.DataFrame:
         raise InputError([Problem(path.name, "Deployments", None, "sheet 'Deployments' is missing; expected a plan "
                                   "workbook written by cowopt solve (columns state, item, site_id, count)")])
     sheet = matches[0]
-    problems = [Problem(path.name, "Deployments", str(sheet.header_row), f"column '{c.name}' is missing from the header row")
+    problems = [Problem(path.name, "Deployments", str(sheet.header_row),
+                        f"column '{c.name}' is missing from the header row")
                 for c in PLAN_COLUMNS if c.name not in sheet.columns]
     problems += sheet.problems  # merged cells, reported with the rest
     if len(matches) > 1:

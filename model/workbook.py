@@ -49,7 +49,8 @@ from .errors import CowoptError, Problem
 __all__ = [
     "EXCEL_MAX_ROWS", "MAX_CELLS_PER_SHEET", "MAX_COMPRESSION_RATIO", "MAX_INDEX_BYTES", "MAX_PARTS",
     "MAX_ROWS_PER_SHEET", "MAX_UNCOMPRESSED_BYTES", "RawSheet", "SheetScan", "atomic_path", "check_container",
-    "check_regular_file", "column_index", "column_letter", "find_uncached_formulas", "lock_file_of", "normalise_header", "normalise_text",
+    "check_regular_file", "column_index", "column_letter", "find_uncached_formulas", "lock_file_of",
+    "normalise_header", "normalise_text",
     "read_sheets", "scan_sheets", "sha256_of", "sheet_key", "sheets_from_tables", "write_atomically",
 ]
 
@@ -216,8 +217,9 @@ def _check_merged(path: Path, sheets: dict[str, RawSheet], scans: dict[str, Shee
             columns = range(column_index(re.sub(r"\d", "", first)), column_index(re.sub(r"\d", "", last or first)) + 1)
             rows = range(int(re.sub(r"\D", "", first)), int(re.sub(r"\D", "", last or first)) + 1)
             if used.intersection(columns) and rows[-1] >= raw.header_row:
-                raw.problems.append(Problem(path.name, name, ref, f"cells {ref} are merged; a merged range is read as "
-                                            "its first cell only, the others as blank — unmerge them and fill in every cell"))
+                raw.problems.append(Problem(path.name, name, ref, f"cells {ref} are merged; a merged range is read "
+                                            "as its first cell only, the others as blank — unmerge them and fill in "
+                                            "every cell"))
                 if len(rows) * len(columns) <= MAX_CELLS_PER_SHEET:
                     raw.merged_cells.update(f"{column_letter(c)}{r}" for c in columns for r in rows)
                 raw.merged_cells.discard(first)
