@@ -259,13 +259,21 @@ def _check_fixed(data: InputData, cands: Candidates, fixed: dict) -> None:
     """Every pinned deployment must be an allowed placement; say why one is not."""
     allowed = set(cands.placements[["state", "item", "site_id"]].itertuples(index=False, name=None))
     problems = []
-    for (n, k, s), count in fixed.items():
+    for key, count in fixed.items():
+        n, k, s = key
         if (n, k, s) in allowed:
             continue
-        reason = "unknown state, item or site"
-        if n in data.states.index and k in data.items.index and s in data.sites.index:
+        unknown = [f"{what} '{name}' is not in the {sheet} sheet" for what, name, sheet, index in (
+            ("state", n, "States", data.states.index), ("item", k, "UnitTypes or AirDefenceTypes", data.items.index),
+            ("site", s, "Sites", data.sites.index)) if name not in index]
+        reason = "; ".join(unknown)
+        if not unknown:
             reason = candidates_mod.state_exclusion(data, n, k) or candidates_mod.site_exclusion(
                 data, k, s, cands.site_front_km[s], s in cands.reachable_sites) or f"{n} has no {k} in Inventory"
-        problems.append(Problem("--fix plan", "Deployments", None, f"cannot keep {count} {k} of {n} at {s}: {reason}"))
+        # keys from planfile.fixed_from_plan know their plan file and rows; plain tuples do not
+        file, rows = getattr(key, "file", "") or "--fix plan", getattr(key, "rows", ())
+        where = f" (rows {', '.join(rows)})" if len(rows) > 1 else ""
+        problems.append(Problem(file, "Deployments", rows[0] if rows else None,
+                                f"cannot keep {count} {k} of {n} at {s}{where}: {reason}"))
     if problems:
         raise InputError(problems)

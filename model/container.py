@@ -13,8 +13,10 @@ Every refusal is an InputError naming the file (and the sheet when there is one)
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -70,10 +72,7 @@ def refuse(path: Path, message: str, sheet: str | None = None, cell: str | None 
 
 def check_container(path: Path) -> None:
     """Refuse, before any parsing, what is not a plain .xlsx/.xlsm or would inflate beyond reason."""
-    if not path.exists():
-        raise refuse(path, "file not found")
-    if path.is_dir():
-        raise refuse(path, "is a folder, expected an .xlsx workbook")
+    check_regular_file(path)
     with open(path, "rb") as handle:
         head = handle.read(4096)
     if not head.startswith(_ZIP_MAGIC):
@@ -88,6 +87,37 @@ def check_container(path: Path) -> None:
     if "xl/workbook.xml" not in names:
         raise refuse(path, _which_zip(path, names))
     _check_parts(path, infos)
+
+
+# What a path that is not a regular file is, in the planner's words (stat's file-type bits).
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_regular_file(path: Path) -> None:
+    """Refuse anything but a regular file (or a link to one) before it is opened.
+
+    Opening a FIFO blocks until something writes to it, and a device such as /dev/zero or
+    /dev/urandom never ends: neither may be read at all, so only stat (which never blocks) looks.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise refuse(path, "file not found") from None
+    except NotADirectoryError:
+        raise refuse(path, "file not found (a folder in its path is a file)") from None
+    except OSError as exc:
+        raise refuse(path, f"cannot be read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise refuse(path, "is a folder, expected an .xlsx workbook")
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _SPECIAL_FILES if test(info.st_mode)), "not a regular file")
+        raise refuse(path, f"is {kind}, not a workbook file; cowopt reads only regular .xlsx files "
+                     "(save the workbook to a file and give its path)")
 
 
 def _what_it_is(path: Path, head: bytes) -> str:

@@ -18,7 +18,8 @@ import pandas as pd
 from . import schema
 from .errors import InputError, Problem
 from .schema import AIR_DEFENCE, BALLISTIC_DEFENCE, FLAG, ID, INT, LIST, TEXT, Column, Sheet
-from .workbook import RawSheet, read_sheets, sha256_of, sheets_from_tables
+from .workbook import (RawSheet, column_letter, normalise_header, normalise_text, read_sheets, sha256_of,
+                       sheet_key, sheets_from_tables)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class _Collector:
         self.file = file
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.bad_cells: set[tuple[str, int, str]] = set()  # (sheet, row, column) already reported
 
     def add(self, sheet: str | None, cell: str | None, message: str) -> None:
         self.problems.append(Problem(self.file, sheet, cell, message))
@@ -89,10 +91,27 @@ class _Collector:
         self.warnings.append(message)
 
 
+_READABLE_LIMIT = 1e16  # beyond this a number is shown as 1e+308, never as its 309 digits
+_LONG_TEXT = 80  # characters of a cell's text quoted in a message
+
+
 def _describe(value: object) -> str:
+    """A cell's value as the planner would recognise it, in a message of reasonable length."""
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN (not a number)"
+    if isinstance(value, float) and math.isinf(value):
+        return f"{'-' if value < 0 else ''}inf (infinity)"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= _READABLE_LIMIT:
+        try:
+            return f"{value:.6g}"
+        except OverflowError:  # an int beyond any float (in-memory tables only); str() might refuse it too
+            sign = "negative " if value < 0 else ""
+            return f"a {sign}number of about {int(abs(value).bit_length() * 0.30103) + 1:,} digits"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # the planner typed 2, the reader saw 2.0
     if isinstance(value, str):
+        if len(value) > _LONG_TEXT:
+            return f'"{value[:_LONG_TEXT - 20]}…" ({len(value):,} characters)'
         return f'"{value}"'
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return f"a date/time ({value})"
@@ -113,9 +132,13 @@ def _to_number(value: object) -> float | None:
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond any float (from in-memory tables): as big as it gets
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
-        text = value.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("_", "")
+        text = normalise_text(value).strip()
+        text = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("_", "")
         scale = 1.0
         if text.endswith("%"):
             text, scale = text[:-1], 0.01
@@ -133,12 +156,17 @@ _FALSE = {"0", "false", "no", "n", "falsch", "faux", "non"}
 def convert_cell(value: object, column: Column) -> tuple[object, str | None]:
     """(converted value, None) or (None, what is wrong). Blank cells are handled by the caller."""
     kind = column.kind
+    if isinstance(value, float) and not math.isfinite(value):
+        # a number cell whose stored XML is NaN or INF: no spreadsheet writes it, no planner means it
+        return None, f"must be {column.expected}, got {_describe(value)}"
     if kind in (ID, TEXT, LIST):
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # a numeric cell holding an id such as 7
         if isinstance(value, (dt.date, dt.time, dt.timedelta)):
             return None, f"must be {column.expected}, got {_describe(value)}"
-        text = str(value).strip()
+        if isinstance(value, int) and value.bit_length() > 4000:  # str() refuses ints this long
+            return None, f"must be {column.expected}, got {_describe(value)}"
+        text = normalise_text(value).strip()  # NFC: identifiers typed two ways still match
         if kind == LIST:
             return tuple(part.strip() for part in text.split(",") if part.strip()), None
         return text, None
@@ -165,12 +193,19 @@ def convert_cell(value: object, column: Column) -> tuple[object, str | None]:
     return number, None
 
 
+_TYPED_BY_KEY = {("Settings", "value"), ("Scenarios", "value")}  # text columns whose kind the row's key gives
+
+
 def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.DataFrame:
     """Typed rows of one sheet; a `_row` column keeps the Excel row for later messages."""
     name = raw.name
+    columns = ["excel_row", *[c.name for c in sheet_spec.columns]]
+    _check_header(sheet_spec, raw, errors)
     missing = [c.name for c in sheet_spec.columns if c.required and c.name not in raw.columns]
+    if missing and _header_further_down(sheet_spec, raw, errors):
+        return pd.DataFrame(columns=columns)  # the rows below a misplaced header are not records
     for column in missing:
-        errors.add(name, "1", f"column '{column}' is missing from the header row (expected columns: "
+        errors.add(name, str(raw.header_row), f"column '{column}' is missing from the header row (expected columns: "
                    + ", ".join(c.name for c in sheet_spec.columns) + ")")
     records = []
     for number, values in raw.rows:
@@ -186,6 +221,18 @@ def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.Data
                 record[column.name] = None
                 continue
             value = raw.value(values, column.name)
+            if cell in raw.merged_cells:  # blank because of a merge, which is reported once, by range
+                record[column.name] = column.default
+                continue
+            if isinstance(value, float) and not math.isfinite(value) and (name, column.name) in _TYPED_BY_KEY:
+                record[column.name] = value  # checked against its key's kind (parse_setting, scenarios)
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                # a stored NaN or INF is not an empty cell: never read as blank, 0 or the default
+                errors.add(name, cell, f"{column.name} must be {column.expected}, got {_describe(value)}")
+                errors.bad_cells.add((name, number, column.name))
+                record[column.name] = None
+                continue
             if _blank(value):
                 if column.required:
                     errors.add(name, cell, f"{column.name} is blank; expected {column.expected}")
@@ -194,37 +241,93 @@ def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.Data
             converted, wrong = convert_cell(value, column)
             if wrong:
                 errors.add(name, cell, f"{column.name} {wrong}")
+                errors.bad_cells.add((name, number, column.name))
             record[column.name] = converted
         records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=["excel_row", *[c.name for c in sheet_spec.columns]])
+    # object columns where a stored NaN must stay apart from a blank (which would become NaN too)
+    typed_by_key = any(sheet == sheet_spec.name for sheet, _ in _TYPED_BY_KEY)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    if typed_by_key:
+        frame = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns},
+                             columns=columns)
     _check_unique(sheet_spec, raw, frame, errors)
     return frame
+
+
+def _check_header(spec: Sheet, raw: RawSheet, errors: _Collector) -> None:
+    """A contract column written twice is ambiguous (an error); an unknown column close to a
+    contract one is most likely a typo whose values would be ignored (a warning)."""
+    import difflib
+
+    known = [c.name for c in spec.columns]
+    for key, indices in raw.duplicate_columns.items():
+        if key in known:
+            cells = " and ".join(f"{column_letter(i)}{raw.header_row}" for i in indices)
+            errors.add(raw.name, f"{column_letter(indices[1])}{raw.header_row}",
+                       f"column '{key}' appears {len(indices)} times in the header row ({cells}; names are compared "
+                       "ignoring case and spaces); keep one and rename or delete the others")
+    for key, index in raw.columns.items():
+        if key in known:
+            continue
+        hint = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        if hint:
+            errors.warn(f"{raw.name}!{column_letter(index)}{raw.header_row}: column '{key}' is not one cowopt reads, "
+                        f"so its values are ignored (did you mean '{hint[0]}'?)")
+
+
+_HEADER_SEARCH_ROWS = 20  # how far below the first non-empty row a misplaced header is looked for
+
+
+def _header_further_down(spec: Sheet, raw: RawSheet, errors: _Collector) -> bool:
+    """When a title or note stands above the header, say so (one problem, not one per column)."""
+    wanted = {c.name for c in spec.columns if c.required}
+    for number, values in raw.rows[:_HEADER_SEARCH_ROWS]:
+        names = {normalise_header(v) for v in values if not _blank(v)}
+        if wanted <= names:
+            above = ", ".join(f"'{k}'" for k in list(raw.columns)[:3]) or "nothing"
+            errors.add(raw.name, str(raw.header_row),
+                       f"the column names ({', '.join(c.name for c in spec.columns if c.name in names)}) are in row "
+                       f"{number}, but the header must be the first row with content: row {raw.header_row} holds "
+                       f"{above}; delete the rows above the header (titles and notes belong on another sheet)")
+            return True
+    return False
 
 
 def _check_unique(spec: Sheet, raw: RawSheet, frame: pd.DataFrame, errors: _Collector) -> None:
     if not spec.key or frame.empty or any(k not in raw.columns for k in spec.key):
         return
-    seen: dict[tuple, int] = {}
+    # Settings keys are looked up ignoring case and spaces, so they must be unique that way too
+    fold = normalise_header if spec.name == "Settings" else (lambda value: value)
+    seen: dict[tuple, tuple[int, tuple]] = {}
     for record in frame.itertuples(index=False):
         key = tuple(getattr(record, k) for k in spec.key)
         if any(v is None for v in key):
             continue
-        if key in seen:
-            errors.add(raw.name, raw.cell(record.excel_row, spec.key[-1]),
-                       f"{' + '.join(spec.key)} {'/'.join(map(str, key))} repeats row {seen[key]}; each must be unique")
+        folded = tuple(fold(v) for v in key)
+        if folded not in seen:
+            seen[folded] = (record.excel_row, key)
+            continue
+        first_row, first_key = seen[folded]
+        what = f"{' + '.join(spec.key)} {'/'.join(map(str, key))}"
+        if first_key == key:
+            message = f"{what} repeats row {first_row}; each must be unique"
         else:
-            seen[key] = record.excel_row
+            message = (f"{what} repeats {'/'.join(map(str, first_key))} of row {first_row} (compared ignoring case "
+                       "and spaces); keep one of the two rows")
+        errors.add(raw.name, raw.cell(record.excel_row, spec.key[-1]), message)
 
 
 # --------------------------------------------------------------------------- sheets
 
 
-def _find_sheet(sheets: dict[str, RawSheet], name: str) -> RawSheet | None:
-    """Sheet names match case-insensitively and ignoring surrounding spaces."""
-    if name in sheets:
-        return sheets[name]
-    wanted = name.strip().lower()
-    return next((s for key, s in sheets.items() if key.strip().lower() == wanted), None)
+def _find_sheet(sheets: dict[str, RawSheet], name: str, errors: _Collector) -> RawSheet | None:
+    """Sheet names match ignoring case, spaces and underscores; two that match are an error."""
+    matches = [s for key, s in sheets.items() if sheet_key(key) == sheet_key(name)]
+    if len(matches) > 1:
+        listed = " and ".join(f"'{s.name}'" for s in matches)
+        errors.add(name, None, f"sheets {listed} both match the {name} sheet (sheet names are compared ignoring "
+                   "case and spaces); rename or delete all but one")
+    return matches[0] if matches else None
 
 
 def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector) -> dict:
@@ -233,11 +336,13 @@ def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector
     for record in frame.itertuples(index=False):
         if _blank(record.key) or not isinstance(record.key, str):
             continue
-        key = record.key.strip().lower()
+        key = normalise_header(record.key)
         spec = schema.SETTINGS_BY_KEY.get(key)
         cell = raw.cell(record.excel_row, "value") if raw is not None and "value" in raw.columns else None
         if spec is None:
-            errors.warn(f"Settings: key '{record.key}' (row {record.excel_row}) is not one cowopt knows; ignored")
+            hint = _closest(key, set(schema.SETTINGS_BY_KEY))
+            errors.warn(f"Settings: key '{record.key}' (row {record.excel_row}) is not one cowopt knows; ignored"
+                        + (f" (did you mean '{hint}'?)" if hint else ""))
             continue
         given[key] = True
         cells[key] = cell
@@ -256,7 +361,7 @@ def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector
 
 def parse_setting(spec: schema.Setting, value: object) -> tuple[object, str | None]:
     """A Settings value converted by its kind; also used by scenarios and the CLI."""
-    if _blank(value):
+    if _blank(value) and not isinstance(value, float):  # a stored NaN is not blank: convert_cell refuses it
         if spec.required or spec.default is None:
             return None, f"is blank; expected {Column(spec.key, spec.kind, '', minimum=spec.minimum, maximum=spec.maximum).expected}"
         return spec.default, None
@@ -278,29 +383,32 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
     tables: dict[str, pd.DataFrame] = {}
     raws: dict[str, RawSheet] = {}
     for spec in schema.SHEETS:
-        raw = _find_sheet(sheets, spec.name)
+        raw = _find_sheet(sheets, spec.name, errors)
         if raw is None:
             if spec.required:
                 errors.add(spec.name, None, f"sheet '{spec.name}' is missing; expected columns: "
                            + ", ".join(c.name for c in spec.columns))
             raw = RawSheet(spec.name, {c.name: i for i, c in enumerate(spec.columns)}, [])
-        raw.name = spec.name if raw.name.strip().lower() == spec.name.lower() else raw.name
+        raw.name = spec.name if sheet_key(raw.name) == sheet_key(spec.name) else raw.name
         raws[spec.name] = raw
+        errors.problems += raw.problems
         tables[spec.name] = _read_table(spec, raw, errors)
     settings = _read_settings(tables["Settings"], raws["Settings"], errors)
     items = _items(tables["UnitTypes"], tables["AirDefenceTypes"], raws, errors)
     _check_references(tables, raws, items, errors)
     _check_consistency(tables, raws, settings, items, errors)
+    from . import places, scenarios
+
+    places.check(tables, raws, errors)
+    # Scenarios are checked in the same pass: a bad cell elsewhere must not hide a bad scenario row
+    tables["Scenarios"] = scenarios.with_cells(tables["Scenarios"], raws["Scenarios"])
+    known_items = set(items["item"].dropna()) if not items.empty else set()
+    errors.problems += scenarios.check_rows(tables["Scenarios"], set(tables["States"]["state"].dropna()),
+                                            known_items, source)
     if errors.problems:
         raise InputError(errors.problems)
     settings.pop("_cells", None)
-    data = _assemble(source, sha256, settings, tables, items, tuple(errors.warnings))
-    from . import scenarios  # scenarios build on InputData, so they are checked once it exists
-
-    problems = scenarios.check(data)
-    if problems:
-        raise InputError(problems)
-    return data
+    return _assemble(source, sha256, settings, tables, items, tuple(errors.warnings))
 
 
 def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector) -> pd.DataFrame:
@@ -371,12 +479,17 @@ def _check_consistency(tables, raws, settings, items: pd.DataFrame, errors: _Col
     for column in ("min_count", "max_count", "penalty"):  # blank counts may arrive as NaN
         rules[column] = pd.Series([None if _blank(v) else v for v in rules[column]], index=rules.index, dtype=object)
     for r in rules.itertuples(index=False):
+        if {("Rules", r.excel_row, c) for c in ("min_count", "max_count")} & errors.bad_cells:
+            continue  # a count already reported as wrong: comparing it would only repeat that
         if r.min_count is None and r.max_count is None:
             errors.add("Rules", raw.cell(r.excel_row, "min_count") if "min_count" in raw.columns else None,
                        f"rule {r.rule_id} has neither min_count nor max_count; give at least one")
         elif r.min_count is not None and r.max_count is not None and r.min_count > r.max_count:
             errors.add("Rules", raw.cell(r.excel_row, "max_count"),
                        f"rule {r.rule_id}: max_count {r.max_count} is below min_count {r.min_count}")
+    if items.empty:
+        errors.add("UnitTypes", None, "UnitTypes and AirDefenceTypes are both empty; expected at least one unit "
+                   "type or air-defence type (a row in either sheet)")
     if tables["EntryPoints"].empty:
         errors.add("EntryPoints", None, "no entry point; forces need at least one way in")
     if tables["Sites"].empty:

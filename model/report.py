@@ -222,7 +222,9 @@ def _summary_sheet(book, styles, result: PlanResult, fixed_from: str | None = No
     sheet = book.add_worksheet("Summary")
     sheet.write(0, 0, "cowopt plan" if result.mode == "solve" else "cowopt evaluation", styles["title"])
     sheet.write_row(2, 0, ["figure", "value", "note"], styles["header"])
-    for i, (label, value, note) in enumerate(summary_rows(result, fixed_from), start=3):
+    # the input's warnings go on the Summary too: a plan read from a doubtful workbook must say so first
+    warnings = [("warning", text, "see the Warnings sheet") for text in result.data.warnings]
+    for i, (label, value, note) in enumerate([*summary_rows(result, fixed_from), *warnings], start=3):
         sheet.write(i, 0, label, styles["label"])
         fmt = styles["0.0%"] if (note == "share" or label.startswith("coverage share")) else None
         fmt = styles["#,##0.0"] if label in ("cost_meur", "budget_meur") else fmt

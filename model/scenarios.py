@@ -14,6 +14,7 @@ from . import schema
 from .data import InputData, convert_cell, parse_setting
 from .errors import InputError, Problem
 from .schema import FLAG, INT, Column
+from .workbook import normalise_header, normalise_text
 
 STATE_KEYS = {
     "eligible": Column("eligible", FLAG, ""),
@@ -30,19 +31,66 @@ def names(data: InputData) -> list[str]:
     return list(dict.fromkeys(data.scenarios["scenario"])) if len(data.scenarios) else []
 
 
+def with_cells(frame: pd.DataFrame, raw) -> pd.DataFrame:
+    """The Scenarios table with where each row's key and value cells are (found by header, so a
+    sheet with its columns in another order is still named right), for messages at any later step."""
+    frame = frame.copy()
+    for column in ("key", "value"):
+        frame[f"{column}_cell"] = [raw.cell(row, column) if column in raw.columns else None
+                                   for row in frame["excel_row"]]
+    return frame
+
+
 def check(data: InputData) -> list[Problem]:
     """Every Scenarios row that names an unknown key, state or item, or holds a bad value."""
-    problems = []
-    for row in data.scenarios.itertuples(index=False):
-        wrong = _apply_one(data, row.key, row.value, {}, {}, {})
+    return check_rows(data.scenarios, set(data.states.index), set(data.items.index), data.source)
+
+
+def check_rows(frame: pd.DataFrame, states: set, items: set, source: str) -> list[Problem]:
+    """check() on the tables as read, before the rest of the workbook is known to be valid
+    (only the state and item names are needed), so one pass reports every sheet's problems."""
+    known = _Known(states, items)
+    problems, targets = [], {}
+    for row in frame.itertuples(index=False):
+        if row.key is None or row.scenario is None or row.value is None:  # already reported by the reader
+            continue
+        settings, state_cells, inventory_cells = {}, {}, {}
+        wrong = _apply_one(known, row.key, row.value, settings, state_cells, inventory_cells)
+        touched = [("setting", k) for k in settings] + [("state", k) for k in state_cells] + [
+            ("inventory", k) for k in inventory_cells]
+        cells = _cells(row)
         if wrong:
-            problems.append(Problem(data.source, "Scenarios", f"C{row.excel_row}" if "value" in wrong else f"B{row.excel_row}",
+            problems.append(Problem(source, "Scenarios", cells["value" if "value for" in wrong else "key"],
                                     f"scenario {row.scenario}: {wrong}"))
+            continue
+        # two rows of one scenario setting the same thing (budget_meur and Budget MEUR): which wins?
+        for target in touched:
+            first = targets.setdefault((row.scenario, target), row)
+            if first is not row:
+                problems.append(Problem(source, "Scenarios", cells["key"],
+                                        f"scenario {row.scenario}: key '{row.key}' sets what '{first.key}' of row "
+                                        f"{first.excel_row} already sets (keys are compared ignoring case and "
+                                        "spaces); keep one of the two rows"))
     return problems
+
+
+class _Known:
+    """The state and item names a scenario row may refer to (the part of InputData it needs)."""
+
+    def __init__(self, states: set, items: set):
+        self.states = pd.DataFrame(index=sorted(states, key=str))
+        self.items = pd.DataFrame(index=sorted(items, key=str))
+
+
+def _cells(row) -> dict[str, str | None]:
+    """The key and value cells of a Scenarios row (B and C when the table came without them)."""
+    return {"key": getattr(row, "key_cell", None) or f"B{row.excel_row}",
+            "value": getattr(row, "value_cell", None) or f"C{row.excel_row}"}
 
 
 def apply(data: InputData, name: str) -> InputData:
     """The data as scenario `name` has it ("base" = unchanged)."""
+    name = normalise_text(name).strip()  # as the sheet's names were read (NFC, trimmed)
     if name == BASE:
         return data
     rows = data.scenarios[data.scenarios["scenario"] == name]
@@ -54,7 +102,8 @@ def apply(data: InputData, name: str) -> InputData:
     for row in rows.itertuples(index=False):
         wrong = _apply_one(data, row.key, row.value, settings, state_cells, inventory_cells)
         if wrong:
-            problems.append(Problem(data.source, "Scenarios", f"B{row.excel_row}", f"scenario {name}: {wrong}"))
+            cell = _cells(row)["value" if "value for" in wrong else "key"]
+            problems.append(Problem(data.source, "Scenarios", cell, f"scenario {name}: {wrong}"))
     if problems:
         raise InputError(problems)
     states = data.states.copy()
@@ -76,7 +125,7 @@ def _apply_one(data, key: str, value, settings: dict, state_cells: dict, invento
     key = str(key).strip()
     parts = [p.strip() for p in key.split(":")]
     if len(parts) == 1:
-        spec = schema.SETTINGS_BY_KEY.get(key.lower())
+        spec = schema.SETTINGS_BY_KEY.get(normalise_header(key))
         if spec is None:
             return (f"key '{key}' is neither a Settings key nor eligible:STATE, max_troops:STATE, "
                     "combat_allowed:STATE, core:STATE or available:STATE:ITEM")
@@ -85,7 +134,7 @@ def _apply_one(data, key: str, value, settings: dict, state_cells: dict, invento
             return f"value for {key} {wrong}"
         settings[spec.key] = converted
         return None
-    column = STATE_KEYS.get(parts[0].lower())
+    column = STATE_KEYS.get(normalise_header(parts[0]))
     if column is not None and len(parts) == 2:
         if parts[1] not in data.states.index:
             return f"state '{parts[1]}' in key '{key}' is not in the States sheet"
@@ -94,7 +143,7 @@ def _apply_one(data, key: str, value, settings: dict, state_cells: dict, invento
             return f"value for {key} {wrong}"
         state_cells[(column.name, parts[1])] = converted
         return None
-    if parts[0].lower() == "available" and len(parts) == 3:
+    if normalise_header(parts[0]) == "available" and len(parts) == 3:
         if parts[1] not in data.states.index:
             return f"state '{parts[1]}' in key '{key}' is not in the States sheet"
         if parts[2] not in data.items.index:

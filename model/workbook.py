@@ -17,6 +17,7 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from .container import (
     MAX_UNCOMPRESSED_BYTES,
     SheetScan,
     check_container,
+    check_regular_file,
     check_used_area,
     column_index,
     column_letter,
@@ -41,14 +43,15 @@ from .container import (
     refuse,
     scan_sheets,
 )
-from .errors import CowoptError, InputError, Problem
+from .errors import CowoptError, Problem
 
 # Public names: this module's own, and the container checks re-exported from container.py.
 __all__ = [
     "EXCEL_MAX_ROWS", "MAX_CELLS_PER_SHEET", "MAX_COMPRESSION_RATIO", "MAX_INDEX_BYTES", "MAX_PARTS",
     "MAX_ROWS_PER_SHEET", "MAX_UNCOMPRESSED_BYTES", "RawSheet", "SheetScan", "atomic_path", "check_container",
-    "column_index", "column_letter", "find_uncached_formulas", "lock_file_of", "normalise_header",
-    "read_sheets", "scan_sheets", "sha256_of", "sheets_from_tables", "write_atomically",
+    "check_regular_file", "column_index", "column_letter", "find_uncached_formulas", "lock_file_of",
+    "normalise_header", "normalise_text",
+    "read_sheets", "scan_sheets", "sha256_of", "sheet_key", "sheets_from_tables", "write_atomically",
 ]
 
 
@@ -65,6 +68,11 @@ class RawSheet:
     rows: list[tuple[int, list[object]]]
     uncached_formulas: set[str] = field(default_factory=set)  # cell refs like "C4"
     header_row: int = 1  # Excel row number of the header (the first non-empty row)
+    # header names written more than once (after normalising): name -> every 0-based column index
+    duplicate_columns: dict[str, list[int]] = field(default_factory=dict)
+    # problems found while reading (merged cells), reported with the cell checks in one pass
+    problems: list[Problem] = field(default_factory=list)
+    merged_cells: set[str] = field(default_factory=set)  # refs covered by a merge but not its first cell
 
     def cell(self, row_number: int, column: str) -> str:
         return f"{column_letter(self.columns[column])}{row_number}"
@@ -80,7 +88,20 @@ class RawSheet:
 
 
 def normalise_header(text: object) -> str:
-    return str(text).strip().lower().replace(" ", "_")
+    """How a header (or Settings key, or sheet name part) is compared: NFC, lower case, any run
+    of spaces (also non-breaking ones) as one underscore — 'Has Airfield' is has_airfield."""
+    return re.sub(r"\s+", "_", normalise_text(text).strip().lower())
+
+
+def sheet_key(name: object) -> str:
+    """How sheet names are compared: NFC, case, spaces and underscores ignored ('Entry Points' is
+    EntryPoints). Two sheets with the same key are ambiguous, and refused by the reader's caller."""
+    return re.sub(r"[\s_]+", "", normalise_text(name)).casefold()
+
+
+def normalise_text(text: object) -> str:
+    """Unicode NFC: 'Türkiye' typed with a combining diaeresis equals the precomposed one."""
+    return unicodedata.normalize("NFC", str(text))
 
 
 def sha256_of(path: Path) -> str:
@@ -149,10 +170,13 @@ def _raw_sheet(name: str, grid: list[list[object]], uncached: set[str]) -> RawSh
     if header_index is None:
         return RawSheet(name, {}, [], uncached)
     columns: dict[str, int] = {}
+    seen: dict[str, list[int]] = {}
     for index, value in enumerate(grid[header_index]):
         key = normalise_header(value) if not _is_blank(value) else ""
-        if key and key not in columns:
-            columns[key] = index
+        if key:
+            columns.setdefault(key, index)
+            seen.setdefault(key, []).append(index)
+    duplicates = {key: indices for key, indices in seen.items() if len(indices) > 1}
     rows = [
         (number + 1, list(values))
         for number, values in enumerate(grid)
@@ -165,37 +189,40 @@ def _raw_sheet(name: str, grid: list[list[object]], uncached: set[str]) -> RawSh
         if number - 1 > header_index:  # calamine's grid may stop above a formula-only last row
             rows.append((number, list(grid[number - 1]) if number - 1 < len(grid) else []))
     rows.sort(key=lambda item: item[0])
-    return RawSheet(name, columns, rows, uncached, header_index + 1)
+    return RawSheet(name, columns, rows, uncached, header_index + 1, duplicates)
 
 
 def _contract_columns() -> dict[str, set[str]]:
     from .schema import SHEETS
 
-    return {spec.name.lower(): {c.name for c in spec.columns} for spec in SHEETS}
+    return {sheet_key(spec.name): {c.name for c in spec.columns} for spec in SHEETS}
 
 
 def _check_merged(path: Path, sheets: dict[str, RawSheet], scans: dict[str, SheetScan]) -> None:
-    """Refuse merged cells over contract columns: the reader sees only a merge's first cell.
+    """Report merged cells over contract columns: the reader sees only a merge's first cell.
 
     A merged header ("lat" over D1:E1) would hide the next column's name; a merged data range
     (region "R1" over C2:C4) would leave C3 and C4 blank. Merges in extra columns and extra
-    sheets (notes) are fine.
+    sheets (notes) are fine. The problems go on the RawSheet (reported with every other cell's)
+    and the hidden cells are remembered, so they are not reported again as blank.
     """
     contract = _contract_columns()
-    problems = []
     for name, raw in sheets.items():
-        wanted = contract.get(name.strip().lower())
+        wanted = contract.get(sheet_key(name))
         if not wanted or name not in scans:
             continue
         used = {index for key, index in raw.columns.items() if key in wanted}
         for ref in scans[name].merged:
             first, _, last = ref.partition(":")
             columns = range(column_index(re.sub(r"\d", "", first)), column_index(re.sub(r"\d", "", last or first)) + 1)
-            if used.intersection(columns) and int(re.sub(r"\D", "", last or first)) >= raw.header_row:
-                problems.append(Problem(path.name, name, ref, f"cells {ref} are merged; a merged range is read as its "
-                                        "first cell only, the others as blank — unmerge them and fill in every cell"))
-    if problems:
-        raise InputError(problems)
+            rows = range(int(re.sub(r"\D", "", first)), int(re.sub(r"\D", "", last or first)) + 1)
+            if used.intersection(columns) and rows[-1] >= raw.header_row:
+                raw.problems.append(Problem(path.name, name, ref, f"cells {ref} are merged; a merged range is read "
+                                            "as its first cell only, the others as blank — unmerge them and fill in "
+                                            "every cell"))
+                if len(rows) * len(columns) <= MAX_CELLS_PER_SHEET:
+                    raw.merged_cells.update(f"{column_letter(c)}{r}" for c in columns for r in rows)
+                raw.merged_cells.discard(first)
 
 
 def sheets_from_tables(tables: dict[str, object]) -> dict[str, RawSheet]:
@@ -205,13 +232,18 @@ def sheets_from_tables(tables: dict[str, object]) -> dict[str, RawSheet]:
     sheets = {}
     for name, table in tables.items():
         frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
-        columns = {normalise_header(c): i for i, c in enumerate(frame.columns)}
+        columns: dict[str, int] = {}
+        seen: dict[str, list[int]] = {}
+        for index, header in enumerate(frame.columns):
+            columns.setdefault(normalise_header(header), index)
+            seen.setdefault(normalise_header(header), []).append(index)
         rows = []
         for offset, values in enumerate(frame.itertuples(index=False), start=2):
             cells = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in values]
             if not all(_is_blank(v) for v in cells):
                 rows.append((offset, cells))
-        sheets[name] = RawSheet(name, columns, rows)
+        sheets[name] = RawSheet(name, columns, rows,
+                                duplicate_columns={k: v for k, v in seen.items() if len(v) > 1})
     return sheets
 
 

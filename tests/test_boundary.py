@@ -445,7 +445,8 @@ def test_absurd_numbers_are_each_reported_by_cell(tiny_path: Path) -> None:
                      "Sites!F2: capacity_troops must be a whole number from 0 to 10000000, got -5",
                      "Sites!F4: capacity_troops must be a whole number from 0 to 10000000, got inf",
                      "Sites!D2: lat must be a number from -90 to 90, got -inf")
-    assert "Sites!F3: capacity_troops is blank" in output  # a NaN cell holds no number: reported, not read as 0
+    # a NaN cell holds no number: reported as what it is, never as blank or read as 0
+    assert "Sites!F3: capacity_troops must be a whole number from 0 to 10000000, got NaN (not a number)" in output
 
 
 # --------------------------------------------------------------------------- safe output

@@ -35,6 +35,7 @@ def test_empty_template_loads_with_only_the_expected_problems(empty_template: Pa
         ("Settings", "B3"),  # mission_troops_max: required, no default
         ("EntryPoints", None),
         ("Sites", None),
+        ("UnitTypes", None),  # neither a unit type nor an air-defence type
     }
     by_place = {(p.sheet, p.cell): p.message for p in problems}
     assert by_place[("Settings", "B2")].startswith("budget_meur ")
