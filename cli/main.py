@@ -397,5 +397,84 @@ def _print_frontier(frontier, written) -> None:
     console.print(f"written: {written}")
 
 
+# ---------------------------------------------------------------------------- decisions (issue 16)
+# stress, levers, alternatives: what a plan does not survive, what each demand costs, what else
+# would do nearly as well. Documented in docs/decisions.md.
+
+
+def _worst_table(title: str, frame, columns: list[tuple[str, str, str]]) -> None:
+    """A rich table of rows of `frame`: (column, header, format)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for _, header, _ in columns:
+        table.add_column(header, justify="left" if header in ("loss", "lever", "what") else "right")
+    for row in frame.to_dict("records"):
+        cells = []
+        for column, _, spec in columns:
+            value = row.get(column)
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            cells.append("—" if missing else format(value, spec) if spec else str(value))
+        table.add_row(*cells)
+    _console().print(table)
+
+
+def _records(frame) -> list:
+    import json as _json
+
+    return clean_for_json(_json.loads(frame.to_json(orient="records")))
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@click.argument("plan", type=click.Path(path_type=Path))
+@out_option
+@click.option("--pairs", is_flag=True, help="Also every pair of losses (capped by --max-pairs).")
+@click.option("--max-pairs", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Most pairs scored; beyond it, the pairs among the worst single losses.")
+@click.option("--replan", is_flag=True, help="Re-optimise around each single loss with the surviving deployments pinned.")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for --replan (default: cores).")
+@json_option
+@handle_errors
+def stress(inputs, plan, out_dir, pairs, max_pairs, replan, workers, as_json) -> None:
+    """The coverage PLAN keeps after each single loss: a contributor withdraws, a crossing
+    closes, a site is struck. Writes OUT/stress.xlsx and OUT/stress.png (default
+    outputs/<input name>-stress/)."""
+    import cowopt
+    from cowopt.decision_report import write_stress
+    from cowopt.planfile import read_plan
+    from cowopt.stress import stress as run_stress
+
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-stress"
+    _guard_outputs(out_dir, [inputs, plan], ["stress.xlsx", "stress.png"])
+    data = cowopt.load(inputs)
+    table = read_plan(plan)
+    spinner, progress = _progress()
+    with spinner:
+        progress("scoring every single loss")
+        report = run_stress(data, table, pairs=pairs, max_pairs=max_pairs, replan=replan, workers=workers,
+                            progress=progress)
+        progress("writing stress.xlsx and stress.png")
+        book, png = write_stress(report, out_dir)
+    worst = report.worst(10)
+    if as_json:
+        emit(clean_for_json({"status": "done", "exit_code": EXIT_OK, "written": True, "input_file": data.source,
+                             "plan_file": str(plan), "baseline_coverage": report.baseline, "notes": report.notes,
+                             "worst": _records(worst), "losses": _records(report.singles),
+                             "pairs": _records(report.pairs), "stress_file": str(book), "chart_file": str(png),
+                             "seconds": round(report.seconds, 3)}))
+    else:
+        columns = [("kind", "loss", ""), ("lost", "what", ""), ("coverage_lost", "points lost", ",.1f"),
+                   ("share_lost", "share", ".1%"), ("troops_lost", "troops", ","), ("assets_affected", "assets", ","),
+                   ("throughput_shortfall", "short", ","), ("rules_broken", "rules broken", "")]
+        if replan:
+            columns.append(("replan_coverage", "replanned", ",.1f"))
+        _worst_table(f"worst single losses (plan covers {report.baseline:,.1f} points)", worst, columns)
+        for note in report.notes:
+            _console().print(f"  [yellow]note:[/] {note}", soft_wrap=True)
+        _console().print(f"written: {book} and {png}")
+    sys.exit(EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,82 @@
+"""Workbooks and charts of the decision commands (stress, levers, alternatives).
+
+Written like the plan workbook (report.py's table sheets, strings never formulas) to a
+temporary file renamed into place; charts are matplotlib PNGs, also written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .workbook import write_atomically
+
+_KIND_COLOURS = {"state": "#1f78b4", "site": "#e31a1c", "entry": "#ff7f00", "rule": "#6a3d9a",
+                 "setting": "#33a02c", "state_cap": "#1f78b4", "throughput": "#ff7f00"}
+
+
+def write_book(target: Path, sheets: list[tuple[str, pd.DataFrame, str | None]], images: list[tuple[str, Path]] = ()) -> Path:
+    """sheets: (name, table, note); images: (sheet name, png) each on a sheet of its own."""
+    def write(temp: Path) -> None:
+        import xlsxwriter
+
+        from .report import _styles, _table
+
+        book = xlsxwriter.Workbook(str(temp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                               "strings_to_numbers": False, "nan_inf_to_errors": True})
+        styles = _styles(book)
+        for name, frame, note in sheets:
+            _table(book, styles, name, frame, note=note)
+        for name, png in images:
+            if png is not None and Path(png).exists():
+                book.add_worksheet(name).insert_image("A1", str(png))
+        book.close()
+
+    return write_atomically(Path(target), write)
+
+
+def bar_chart(labels: list[str], values: list[float], kinds: list[str], path: Path, title: str, xlabel: str) -> Path:
+    """Horizontal bars, largest on top, coloured by kind, each with its value."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    labels, values, kinds = labels[::-1], values[::-1], kinds[::-1]  # matplotlib draws bottom-up
+    height = max(3.0, 0.32 * len(labels) + 1.4)
+    fig = Figure(figsize=(9.0, height), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    colours = [_KIND_COLOURS.get(k.split("+")[0], "#7f7f7f") for k in kinds]
+    bars = ax.barh(range(len(labels)), values, color=colours)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    top = max([abs(v) for v in values] + [1e-9])
+    for bar, value in zip(bars, values):
+        ax.text(bar.get_width() + top * 0.01, bar.get_y() + bar.get_height() / 2, f"{value:,.1f}",
+                va="center", fontsize=7)
+    ax.set_xlim(0, top * 1.15)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontweight="bold")
+    ax.grid(True, axis="x", color="#dddddd", linewidth=0.6)
+    shown = sorted({k.split("+")[0] for k in kinds})
+    ax.legend(handles=[Patch(color=_KIND_COLOURS.get(k, "#7f7f7f"), label=k) for k in shown], loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return write_atomically(Path(path), lambda temp: fig.savefig(temp, dpi=100, format="png"))
+
+
+def write_stress(report, out_dir: Path) -> tuple[Path, Path]:
+    """OUT/stress.png (the worst 25 single losses) and OUT/stress.xlsx."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    top = report.singles.head(25)
+    png = bar_chart([f"{k} {n}" for k, n in zip(top["kind"], top["lost"])], list(top["coverage_lost"]), list(top["kind"]), out_dir / "stress.png",
+                    f"Coverage lost by single loss (plan: {report.baseline:,.1f} points)", "weighted coverage lost")
+    note = ("One row per single loss, worst first: coverage lost (points, share of the plan's), units and troops "
+            "lost, troops the remaining crossings cannot carry, assets whose coverage falls, rules no longer met.")
+    sheets = [("Stress", report.singles, note)]
+    if len(report.pairs):
+        sheets.append(("Pairs", report.pairs, "Double losses, worst first."))
+    if report.notes:
+        sheets.append(("Notes", pd.DataFrame({"note": report.notes}), None))
+    book = write_book(out_dir / "stress.xlsx", sheets, [("Chart", png)])
+    return book, png
