@@ -476,5 +476,56 @@ def stress(inputs, plan, out_dir, pairs, max_pairs, replan, workers, as_json) ->
     sys.exit(EXIT_OK)
 
 
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@out_option
+@click.option("--step", type=click.FloatRange(min=0.1, max=1000), default=10.0, show_default=True,
+              help="One step up for budget, mission max, state caps and throughputs, in %.")
+@click.option("--buffer-step", "buffer_step_km", type=click.FloatRange(min=1), default=25.0, show_default=True,
+              help="One step down for frontline_buffer_km, in km.")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: cores).")
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds per solve.")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap per solve (0: exact prices).")
+@json_option
+@handle_errors
+def levers(inputs, out_dir, step, buffer_step_km, workers, time_limit_s, mip_gap, as_json) -> None:
+    """The price of each demand: how much the optimum gains if a rule is dropped, the core
+    lead dropped, the buffer lowered, or the budget, a state's cap, a crossing's throughput
+    raised one step; each by a fresh solve. Writes OUT/levers.xlsx and OUT/levers.png
+    (default outputs/<input name>-levers/)."""
+    import cowopt
+    from cowopt.decision_report import write_levers
+    from cowopt.levers import price_levers
+
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-levers"
+    _guard_outputs(out_dir, [inputs], ["levers.xlsx", "levers.png"])
+    data = cowopt.load(inputs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_console()) as bar:
+        task = bar.add_task("solving the base and each relaxed demand", total=None)
+        report = price_levers(data, step=step / 100, buffer_step_km=buffer_step_km, workers=workers,
+                              time_limit_s=time_limit_s, mip_gap=mip_gap,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+        book, png = write_levers(report, out_dir)
+    failed = report.base["objective"] is None
+    code = EXIT_NO_PLAN if failed else EXIT_OK
+    if as_json:
+        emit(clean_for_json({"status": "done" if not failed else report.base["status"], "exit_code": code,
+                             "written": True, "input_file": data.source, "base_status": report.base["status"],
+                             "base_coverage": report.base["coverage"], "base_objective": report.base["objective"],
+                             "levers": _records(report.table), "levers_file": str(book), "chart_file": str(png),
+                             "seconds": round(report.seconds, 3)}))
+    else:
+        base = report.base
+        title = (f"price of each demand (optimum {base['coverage']:,.1f}; base status {base['status']})"
+                 if not failed else f"the base problem has no plan: {base['status']} {base['note']}")
+        _worst_table(title, report.table.head(15), [("lever", "lever", ""), ("relaxed_to", "relaxed to", ""),
+                                                     ("objective_gain", "gain", ",.2f"), ("status", "status", "")])
+        _console().print(f"written: {book} and {png}")
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -80,3 +80,20 @@ def write_stress(report, out_dir: Path) -> tuple[Path, Path]:
         sheets.append(("Notes", pd.DataFrame({"note": report.notes}), None))
     book = write_book(out_dir / "stress.xlsx", sheets, [("Chart", png)])
     return book, png
+
+
+def write_levers(report, out_dir: Path) -> tuple[Path, Path]:
+    """OUT/levers.png (the levers worth something, largest first) and OUT/levers.xlsx."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = report.table
+    shown = table[table["objective_gain"].fillna(0) > 1e-6].head(25)
+    if shown.empty:
+        shown = table.head(10)
+    base = report.base.get("objective")
+    title = f"Gain from relaxing each demand (optimum: {base:,.1f})" if base is not None else "Gain from relaxing each demand"
+    png = bar_chart(list(shown["lever"]), [float(v or 0.0) for v in shown["objective_gain"]], list(shown["kind"]),
+                    out_dir / "levers.png", title, "gain in coverage − soft-rule penalties")
+    note = ("The optimum's gain if one demand is dropped or relaxed one step, each by a fresh solve; sorted by gain. "
+            "'not solved': the cap cannot bind, its gain is 0. Accurate to the gap column.")
+    return write_book(out_dir / "levers.xlsx", [("Levers", table, note)], [("Chart", png)]), png
