@@ -527,5 +527,71 @@ def levers(inputs, out_dir, step, buffer_step_km, workers, time_limit_s, mip_gap
     sys.exit(code)
 
 
+def _percent(ctx, param, value):
+    """'5%' or '5' -> 0.05."""
+    if value is None:
+        return None
+    text = str(value).strip().rstrip("%").strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a percentage (e.g. 5%)") from None
+    if not 0 <= number < 100:
+        raise click.BadParameter(f"'{value}': expected a percentage from 0 up to (not including) 100")
+    return number / 100
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@click.option("--count", type=click.IntRange(min=1, max=50), default=3, show_default=True, help="How many alternatives.")
+@click.option("--within", callback=_percent, default="5%", show_default=True,
+              help="Each alternative's coverage at least (100 − P) % of the optimum's, e.g. 5%.")
+@out_option
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds per alternative (the best plan found by then is kept).")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), default=0.01, show_default=True,
+              help="Relative gap per alternative (on its distance objective).")
+@map_option
+@json_option
+@handle_errors
+def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, as_json) -> None:
+    """N plans within P % of the optimum, each as different as possible from the ones before.
+    Writes OUT/alternatives.xlsx and each plan's folder with plan.xlsx and map.png (default
+    outputs/<input name>-alternatives/)."""
+    import cowopt
+    from cowopt.alternatives import find_alternatives
+    from cowopt.decision_report import write_alternatives
+
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-alternatives"
+    _guard_outputs(out_dir, [inputs], ["alternatives.xlsx"])
+    data = cowopt.load(inputs)
+    spinner, progress = _progress()
+    with spinner:
+        alts = find_alternatives(data, count, within, time_limit_s=time_limit_s, mip_gap=mip_gap, progress=progress)
+        book, maps = None, []
+        if alts.optimum.has_plan:
+            progress("writing alternatives.xlsx, the plans and their maps")
+            book, maps = write_alternatives(alts, out_dir, no_map)
+    code = exit_code(alts.optimum)
+    if as_json:
+        emit(clean_for_json({"status": alts.optimum.status.value if not alts.optimum.has_plan else "done",
+                             "exit_code": code, "written": book is not None, "input_file": data.source,
+                             "within": within, "floor": alts.floor if alts.optimum.has_plan else None,
+                             "found": sum(1 for r in alts.plans if r.has_plan),
+                             "comparison": _records(alts.comparison) if len(alts.comparison) else [],
+                             "diagnosis": list(alts.optimum.diagnosis), "alternatives_file": str(book) if book else None,
+                             "map_files": [str(m) for m in maps], "seconds": round(alts.seconds, 3)}))
+    elif alts.optimum.has_plan:
+        _worst_table(f"alternatives within {within:.1%} of the optimum", alts.comparison,
+                     [("plan", "what", ""), ("status", "status", ""), ("coverage", "coverage", ",.1f"),
+                      ("share_of_optimum", "of optimum", ".1%"), ("cost_meur", "cost", ",.0f"),
+                      ("states", "states", ","), ("distance_to_optimum", "differs from optimum", ","),
+                      ("least_distance_to_earlier", "from earlier", ",.0f")])
+        _console().print(f"written: {book}")
+    else:
+        _finish(alts.optimum, None, None, False)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -97,3 +97,30 @@ def write_levers(report, out_dir: Path) -> tuple[Path, Path]:
     note = ("The optimum's gain if one demand is dropped or relaxed one step, each by a fresh solve; sorted by gain. "
             "'not solved': the cap cannot bind, its gain is 0. Accurate to the gap column.")
     return write_book(out_dir / "levers.xlsx", [("Levers", table, note)], [("Chart", png)]), png
+
+
+def write_alternatives(alts, out_dir: Path, no_map: bool = False) -> tuple[Path, list[Path]]:
+    """OUT/alternatives.xlsx (Comparison, Deployments side by side, a map sheet per plan) and,
+    per plan, OUT/<plan>/plan.xlsx and map.png (the plan workbooks run through evaluate/stress)."""
+    from .alternatives import deployments_wide
+    from .report import write_plan
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    named = [("optimum", alts.optimum)] + [(f"alternative-{i}", r) for i, r in enumerate(alts.plans, 1)]
+    maps, images = [], []
+    for folder, result in named:
+        if result.score is None:
+            continue
+        png = None
+        if not no_map:
+            from .plots import draw_map
+
+            png = draw_map(result, out_dir / folder / "map.png", title=folder.replace("-", " "))
+            maps.append(png)
+            images.append((f"Map {folder.replace('alternative-', 'alt ')}", png))
+        write_plan(result, out_dir / folder, png)
+    note = (f"Plans within {alts.within:.1%} of the optimum, each as different as possible (site–item choices, "
+            "Hamming distance) from the plans before it; added/dropped: item@site against the optimum.")
+    sheets = [("Comparison", alts.comparison, note), ("Deployments", deployments_wide(alts), None)]
+    return write_book(out_dir / "alternatives.xlsx", sheets, images), maps
