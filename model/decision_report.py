@@ -26,11 +26,21 @@ def write_book(target: Path, sheets: list[tuple[str, pd.DataFrame, str | None]],
         book = xlsxwriter.Workbook(str(temp), {"strings_to_formulas": False, "strings_to_urls": False,
                                                "strings_to_numbers": False, "nan_inf_to_errors": True})
         styles = _styles(book)
-        for name, frame, note in sheets:
-            _table(book, styles, name, frame, note=note)
+        for name, frame, _ in sheets:
+            # the notes go on an About sheet: beside a table they widen the printed page to illegibility
+            _table(book, styles, name, frame)
         for name, png in images:
             if png is not None and Path(png).exists():
                 book.add_worksheet(name).insert_image("A1", str(png))
+        about = [(name, note) for name, _, note in sheets if note]
+        if about:
+            sheet = book.add_worksheet("About")
+            sheet.write_row(0, 0, ["sheet", "what it says"], styles["header"])
+            for i, (name, note) in enumerate(about, start=1):
+                sheet.write_string(i, 0, name, styles["label"])
+                sheet.write_string(i, 1, note)
+            sheet.set_column(0, 0, 16)
+            sheet.set_column(1, 1, 120)
         book.close()
 
     return write_atomically(Path(target), write)

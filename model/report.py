@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import __version__
 from .api import PlanResult
-from .risk import NOTE as RISK_NOTE, accepted_risk
+from .risk import accepted_risk
 from .workbook import write_atomically
 
 # number formats by column name; anything not listed is written as it is
@@ -68,7 +68,7 @@ def _write(result: PlanResult, path: Path, map_png: Path | None) -> None:
             frame = pd.DataFrame([(v.kind, v.cell or "", v.message) for v in score.violations],
                                  columns=["kind", "where", "violation"])
             _table(book, styles, "Violations", frame, highlight=("kind", None, "bad"))
-        _table(book, styles, "AcceptedRisk", accepted_risk(result), note=RISK_NOTE, highlight=("cover_count", 0, "bad"))
+        _table(book, styles, "AcceptedRisk", accepted_risk(result))  # what the plan does not defend (risk.py)
     if result.diagnosis:
         _table(book, styles, "Diagnosis", pd.DataFrame({"reason": result.diagnosis}), highlight=("reason", None, "bad"))
     if result.data.warnings:

@@ -179,8 +179,8 @@ class _Scorer:
                 "units_lost": int(lost["count"].sum()),
                 "troops_lost": int(sum(self.troops[k] * c for k, c in zip(lost["item"], lost["count"]))),
                 "throughput_shortfall": int(round(shortfall)), "assets_affected": len(affected),
-                "assets": ", ".join(str(self.names.get(a, a)) for a in affected.index[:6])
-                          + (f" (+{len(affected) - 6} more)" if len(affected) > 6 else ""),
+                "assets": ", ".join(str(self.names.get(a, a)) for a in affected.index[:3])
+                          + (f" (+{len(affected) - 3} more)" if len(affected) > 3 else ""),
                 "rules_broken": ", ".join(sorted(self.met - now_met))}
 
     def _display(self, loss: Loss) -> str:

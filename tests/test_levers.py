@@ -72,5 +72,5 @@ def test_cli_levers_writes_sheet_chart_and_json(tmp_path):
     assert document["levers"][0]["lever"] == "rule HOSP_S1"
     assert document["levers"][0]["objective_gain"] == pytest.approx(60.0)
     book = openpyxl.load_workbook(out / "levers.xlsx", read_only=True)
-    assert book.sheetnames == ["Levers", "Chart"]
+    assert book.sheetnames == ["Levers", "Chart", "About"]
     assert (out / "levers.png").stat().st_size > 5_000
