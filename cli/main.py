@@ -593,5 +593,65 @@ def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, 
     sys.exit(code)
 
 
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@click.option("--against", type=click.Choice(["site", "state", "entry"]), required=True,
+              help="The kind of single loss to be robust against.")
+@out_option
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconds for each of the two solves.")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
+@map_option
+@json_option
+@handle_errors
+def robust(inputs, against, out_dir, time_limit_s, mip_gap, no_map, as_json) -> None:
+    """The plan whose worst single loss (a site, a contributor or a crossing) leaves the most
+    coverage (max–min), against the ordinary optimum: both worst cases, both nominal coverages,
+    the price of robustness. Writes OUT/robust.xlsx and the robust plan's OUT/plan.xlsx and
+    map.png (default outputs/<input name>-robust-<kind>/)."""
+    import cowopt
+    from cowopt.decision_report import write_robust
+    from cowopt.robust import solve_robust
+
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-robust-{against}"
+    _guard_outputs(out_dir, [inputs], ["robust.xlsx", "plan.xlsx"])
+    data = cowopt.load(inputs)
+    spinner, progress = _progress()
+    with spinner:
+        result = solve_robust(data, against, time_limit_s=time_limit_s, mip_gap=mip_gap, progress=progress)
+        book = png = None
+        if result.nominal.has_plan or result.robust.has_plan:
+            progress("writing robust.xlsx and the robust plan")
+            book, png = write_robust(result, out_dir, no_map)
+    code = EXIT_OK if result.robust.has_plan else exit_code(result.robust) if result.robust.status.value != "error" else EXIT_NO_PLAN
+    if as_json:
+        emit(clean_for_json({"status": "done" if result.robust.has_plan else result.robust.status.value,
+                             "exit_code": code, "written": book is not None, "input_file": data.source,
+                             **result.summary, "scenarios_table": _records(result.scenarios),
+                             "diagnosis": list(result.nominal.diagnosis) + list(result.robust.diagnosis),
+                             "robust_file": str(book) if book else None, "map_file": str(png) if png else None,
+                             "seconds": round(result.seconds, 3)}))
+    else:
+        s = result.summary
+
+        def fmt(value):
+            return "—" if value is None else f"{value:,.1f}"
+
+        console = _console()
+        console.print(f"robust against one {against} loss ({s['scenarios']} losses; status {s['status']}):")
+        console.print(f"  ordinary optimum: coverage {fmt(s['nominal_coverage'])}, worst case {fmt(s['nominal_worst_case'])} "
+                      f"(losing {s['nominal_worst_loss']})", soft_wrap=True)
+        console.print(f"  robust plan:      coverage {fmt(s['robust_coverage'])}, worst case {fmt(s['robust_worst_case'])} "
+                      f"(losing {s['robust_worst_loss']})", soft_wrap=True)
+        if s.get("price_of_robustness") is not None:
+            console.print(f"  price of robustness: {fmt(s['price_of_robustness'])} points of nominal coverage for "
+                          f"{fmt(s['worst_case_gain'])} more in the worst case")
+        for reason in result.robust.diagnosis:
+            console.print(f"  [red]why:[/] {reason}", soft_wrap=True)
+        if book:
+            console.print(f"written: {book}")
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -134,3 +134,26 @@ def write_alternatives(alts, out_dir: Path, no_map: bool = False) -> tuple[Path,
             "Hamming distance) from the plans before it; added/dropped: item@site against the optimum.")
     sheets = [("Comparison", alts.comparison, note), ("Deployments", deployments_wide(alts), None)]
     return write_book(out_dir / "alternatives.xlsx", sheets, images), maps
+
+
+def write_robust(result, out_dir: Path, no_map: bool = False) -> tuple[Path, Path | None]:
+    """OUT/robust.xlsx (the two plans compared, coverage after each loss under each) and the
+    robust plan's OUT/plan.xlsx and map.png."""
+    from .report import write_plan
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = None
+    if result.robust.score is not None:
+        if not no_map:
+            from .plots import draw_map
+
+            png = draw_map(result.robust, out_dir / "map.png", title=f"robust against one {result.against} loss")
+        write_plan(result.robust, out_dir, png)
+    summary = pd.DataFrame([(k, v) for k, v in result.summary.items()], columns=["figure", "value"])
+    summary["value"] = summary["value"].map(lambda v: v if isinstance(v, (int, float)) or v is None else str(v))
+    note = (f"Worst case over single {result.against} losses: the ordinary optimum (nominal) against the max–min plan "
+            "(robust); every coverage recomputed by the stress scorer, apart from the model. price_of_robustness: "
+            "nominal coverage given up.")
+    sheets = [("Robust", summary, note), ("Scenarios", result.scenarios, "Coverage left after each loss, per plan.")]
+    return write_book(out_dir / "robust.xlsx", sheets), png
