@@ -598,8 +598,8 @@ def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, 
 @click.option("--against", type=click.Choice(["site", "state", "entry"]), required=True,
               help="The kind of single loss to be robust against.")
 @out_option
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              help="Seconds for each of the two solves.")
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=45.0, show_default=True,
+              help="Seconds for each of the two solves (the best robust plan found by then is kept).")
 @click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
 @map_option
 @json_option
