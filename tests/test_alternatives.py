@@ -62,7 +62,7 @@ def test_cli_alternatives_writes_comparison_plans_and_json(tmp_path):
     document = json.loads(result.stdout)
     assert document["found"] == 2 and document["floor"] == pytest.approx(247.5 * 0.9)
     assert [row["plan"] for row in document["comparison"]] == ["optimum", "alternative 1", "alternative 2"]
-    book = openpyxl.load_workbook(out / "alternatives.xlsx", read_only=True)
+    book = openpyxl.load_workbook(out / "alternatives.xlsx")
     assert book.sheetnames == ["Comparison", "Deployments", "About"]
     assert (out / "alternative-2" / "plan.xlsx").exists()
 

@@ -71,6 +71,6 @@ def test_cli_levers_writes_sheet_chart_and_json(tmp_path):
     assert document["status"] == "done" and document["base_coverage"] == pytest.approx(187.5)
     assert document["levers"][0]["lever"] == "rule HOSP_S1"
     assert document["levers"][0]["objective_gain"] == pytest.approx(60.0)
-    book = openpyxl.load_workbook(out / "levers.xlsx", read_only=True)
+    book = openpyxl.load_workbook(out / "levers.xlsx")
     assert book.sheetnames == ["Levers", "Chart", "About"]
     assert (out / "levers.png").stat().st_size > 5_000

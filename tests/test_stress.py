@@ -117,7 +117,7 @@ def test_cli_writes_the_workbook_chart_and_one_json_document(tmp_path):
     assert document["status"] == "done" and document["baseline_coverage"] == pytest.approx(227.5)
     assert [w["loss"] for w in document["worst"]][:3] == ["entry E2", "state Borduria", "site S1"]
     assert (out / "stress.png").stat().st_size > 10_000
-    book = openpyxl.load_workbook(out / "stress.xlsx", read_only=True)
+    book = openpyxl.load_workbook(out / "stress.xlsx")
     assert book.sheetnames == ["Stress", "Chart", "About"]
     rows = list(book["Stress"].iter_rows(values_only=True))
     assert rows[1][1] == "entry E2" and len(rows) == 8
