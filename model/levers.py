@@ -56,7 +56,7 @@ def levers(data: InputData, step: float = 0.10, buffer_step_km: float = 25.0) ->
                      data.with_settings(budget_meur=budget * (1 + step))))
     mission = int(settings["mission_troops_max"])
     usable = _usable_troops(data)
-    raised = int(math.ceil(mission * (1 + step)))
+    raised = _raised(mission, step)
     out.append(Lever("mission troops max", "setting", f"{mission:,} → {raised:,}",
                      data.with_settings(mission_troops_max=raised) if sum(usable.values()) > mission else None,
                      "" if sum(usable.values()) > mission else "cannot bind: the whole usable inventory has fewer troops"))
@@ -64,7 +64,7 @@ def levers(data: InputData, step: float = 0.10, buffer_step_km: float = 25.0) ->
         if not record["eligible"] or usable.get(state, 0) == 0:
             continue
         cap = int(record["max_troops"])
-        raised = int(math.ceil(cap * (1 + step)))
+        raised = _raised(cap, step)
         states = data.states.copy()
         states.loc[state, "max_troops"] = raised
         binds = usable[state] > cap
@@ -73,7 +73,7 @@ def levers(data: InputData, step: float = 0.10, buffer_step_km: float = 25.0) ->
                          "" if binds else f"cannot bind: {state}'s usable inventory has {usable[state]:,} troops"))
     for entry, record in data.entry_points.iterrows():
         throughput = int(record["throughput_troops"])
-        raised = int(math.ceil(throughput * (1 + step)))
+        raised = _raised(throughput, step)
         entries = data.entry_points.copy()
         entries.loc[entry, "throughput_troops"] = raised
         binds = throughput < mission
@@ -81,6 +81,12 @@ def levers(data: InputData, step: float = 0.10, buffer_step_km: float = 25.0) ->
                          f"{throughput:,} → {raised:,} troops", data.replace(entry_points=entries) if binds else None,
                          "" if binds else "cannot bind: at or above mission_troops_max"))
     return out
+
+
+def _raised(value: int, step: float) -> int:
+    """value * (1 + step) rounded up to a whole soldier; 100 * 1.1 is 110.00000000000001 in
+    floating point, which must stay 110."""
+    return int(math.ceil(round(value * (1 + step), 6)))
 
 
 def _usable_troops(data: InputData) -> dict:

@@ -74,3 +74,10 @@ def test_cli_levers_writes_sheet_chart_and_json(tmp_path):
     book = openpyxl.load_workbook(out / "levers.xlsx")
     assert book.sheetnames == ["Levers", "Chart", "About"]
     assert (out / "levers.png").stat().st_size > 5_000
+
+
+def test_one_step_up_rounds_to_whole_troops_without_float_noise():
+    from cowopt.levers import _raised
+
+    assert (_raised(100, 0.10), _raised(200, 0.10), _raised(1000, 0.10), _raised(150, 0.10)) == (110, 220, 1100, 165)
+    assert _raised(101, 0.10) == 112  # 111.1 rounds up
