@@ -147,13 +147,33 @@ def comparison(alts: Alternatives) -> pd.DataFrame:
                    cost_meur=round(s.cost_meur, 3), troops=s.troops, sites_used=len(set(s.deployments["site_id"])),
                    states=len(states), distance_to_optimum=hamming(mine, base_choices),
                    least_distance_to_earlier=min(hamming(mine, e) for e in earlier) if name != "optimum" else None,
-                   added=", ".join(f"{k}@{site}" for k, site in sorted(mine - base_choices)),
-                   dropped=", ".join(f"{k}@{site}" for k, site in sorted(base_choices - mine)),
+                   added=_preview(mine - base_choices), dropped=_preview(base_choices - mine),
                    states_involved=", ".join(states), gap=result.outcome.gap if result.outcome else None, note="")
         if name != "optimum":
             earlier.append(mine)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _preview(pairs: frozenset, shown: int = 4) -> str:
+    """A few item@site choices and how many more (the Differences sheet lists them all)."""
+    ordered = [f"{k}@{site}" for k, site in sorted(pairs)]
+    more = f" (+{len(ordered) - shown} more)" if len(ordered) > shown else ""
+    return ", ".join(ordered[:shown]) + more
+
+
+def differences(alts: Alternatives) -> pd.DataFrame:
+    """One row per site–item choice an alternative adds to or drops from the optimum."""
+    base = choices(alts.optimum.score.deployments)
+    names = alts.optimum.data.sites["name"].to_dict()
+    rows = []
+    for i, result in enumerate(alts.plans, 1):
+        if result.score is None:
+            continue
+        mine = choices(result.score.deployments)
+        for change, pairs in (("added", mine - base), ("dropped", base - mine)):
+            rows.extend((f"alternative {i}", change, k, s, names.get(s) or s) for k, s in sorted(pairs))
+    return pd.DataFrame(rows, columns=["plan", "change", "item", "site_id", "site_name"])
 
 
 def deployments_wide(alts: Alternatives) -> pd.DataFrame:

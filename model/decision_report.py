@@ -112,7 +112,7 @@ def write_levers(report, out_dir: Path) -> tuple[Path, Path]:
 def write_alternatives(alts, out_dir: Path, no_map: bool = False) -> tuple[Path, list[Path]]:
     """OUT/alternatives.xlsx (Comparison, Deployments side by side, a map sheet per plan) and,
     per plan, OUT/<plan>/plan.xlsx and map.png (the plan workbooks run through evaluate/stress)."""
-    from .alternatives import deployments_wide
+    from .alternatives import deployments_wide, differences
     from .report import write_plan
 
     out_dir = Path(out_dir)
@@ -132,7 +132,9 @@ def write_alternatives(alts, out_dir: Path, no_map: bool = False) -> tuple[Path,
         write_plan(result, out_dir / folder, png)
     note = (f"Plans within {alts.within:.1%} of the optimum, each as different as possible (site–item choices, "
             "Hamming distance) from the plans before it; added/dropped: item@site against the optimum.")
-    sheets = [("Comparison", alts.comparison, note), ("Deployments", deployments_wide(alts), None)]
+    sheets = [("Comparison", alts.comparison, note), ("Differences", differences(alts),
+                                                       "Every item@site an alternative adds to or drops from the optimum."),
+              ("Deployments", deployments_wide(alts), None)]
     return write_book(out_dir / "alternatives.xlsx", sheets, images), maps
 
 

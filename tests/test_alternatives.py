@@ -32,6 +32,7 @@ def test_within_zero_the_alternatives_are_worked_by_hand(data):
     first, second = (choices(r.score.deployments) for r in alts.plans)
     base = choices(alts.optimum.score.deployments)
     assert first == base | {("battalion", "S1"), ("battalion", "S2")}
+    assert alts.comparison.at[1, "added"] == "battalion@S1, battalion@S2" and alts.comparison.at[1, "dropped"] == ""
     assert hamming(second, base) == 1 and hamming(second, first) == 1
     assert all(r.score.objective == pytest.approx(247.5) for r in alts.plans)
 
@@ -63,7 +64,7 @@ def test_cli_alternatives_writes_comparison_plans_and_json(tmp_path):
     assert document["found"] == 2 and document["floor"] == pytest.approx(247.5 * 0.9)
     assert [row["plan"] for row in document["comparison"]] == ["optimum", "alternative 1", "alternative 2"]
     book = openpyxl.load_workbook(out / "alternatives.xlsx")
-    assert book.sheetnames == ["Comparison", "Deployments", "About"]
+    assert book.sheetnames == ["Comparison", "Differences", "Deployments", "About"]
     assert (out / "alternative-2" / "plan.xlsx").exists()
 
 
