@@ -152,8 +152,9 @@ def write_robust(result, out_dir: Path, no_map: bool = False) -> tuple[Path, Pat
 
             png = draw_map(result.robust, out_dir / "map.png", title=f"robust against one {result.against} loss")
         write_plan(result.robust, out_dir, png)
-    summary = pd.DataFrame([(k, v) for k, v in result.summary.items()], columns=["figure", "value"])
-    summary["value"] = summary["value"].map(lambda v: v if isinstance(v, (int, float)) or v is None else str(v))
+    # not a column named "value": report.py formats that one as #,##0.0, which shows a gap of 4e-3 as 0.0
+    summary = pd.DataFrame([(k, v) for k, v in result.summary.items()], columns=["figure", "result"])
+    summary["result"] = summary["result"].map(lambda v: v if isinstance(v, (int, float)) or v is None else str(v))
     note = (f"Worst case over single {result.against} losses: the ordinary optimum (nominal) against the max–min plan "
             "(robust); every coverage recomputed by the stress scorer, apart from the model. price_of_robustness: "
             "nominal coverage given up.")
