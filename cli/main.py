@@ -510,7 +510,7 @@ def levers(inputs, out_dir, step, buffer_step_km, workers, time_limit_s, mip_gap
                               progress=lambda done, total: bar.update(task, completed=done, total=total))
         book, png = write_levers(report, out_dir)
     failed = report.base["objective"] is None
-    code = EXIT_NO_PLAN if failed else EXIT_OK
+    code = (EXIT_INFEASIBLE if report.base["status"] == "infeasible" else EXIT_NO_PLAN) if failed else EXIT_OK
     if as_json:
         emit(clean_for_json({"status": "done" if not failed else report.base["status"], "exit_code": code,
                              "written": True, "input_file": data.source, "base_status": report.base["status"],

@@ -52,6 +52,9 @@ def bar_chart(labels: list[str], values: list[float], kinds: list[str], path: Pa
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
+    import math
+
+    values = [float(v) if v is not None and math.isfinite(float(v)) else 0.0 for v in values]  # no figure: no bar
     labels, values, kinds = labels[::-1], values[::-1], kinds[::-1]  # matplotlib draws bottom-up
     height = max(3.0, 0.32 * len(labels) + 1.4)
     fig = Figure(figsize=(9.0, height), dpi=100)
@@ -102,7 +105,7 @@ def write_levers(report, out_dir: Path) -> tuple[Path, Path]:
         shown = table.head(10)
     base = report.base.get("objective")
     title = f"Gain from relaxing each demand (optimum: {base:,.1f})" if base is not None else "Gain from relaxing each demand"
-    png = bar_chart(list(shown["lever"]), [float(v or 0.0) for v in shown["objective_gain"]], list(shown["kind"]),
+    png = bar_chart(list(shown["lever"]), list(shown["objective_gain"]), list(shown["kind"]),
                     out_dir / "levers.png", title, "gain in coverage − soft-rule penalties")
     note = ("The optimum's gain if one demand is dropped or relaxed one step, each by a fresh solve; sorted by gain. "
             "'not solved': the cap cannot bind, its gain is 0. Accurate to the gap column.")

@@ -81,3 +81,16 @@ def test_one_step_up_rounds_to_whole_troops_without_float_noise():
 
     assert (_raised(100, 0.10), _raised(200, 0.10), _raised(1000, 0.10), _raised(150, 0.10)) == (110, 220, 1100, 165)
     assert _raised(101, 0.10) == 112  # 111.1 rounds up
+
+
+def test_cli_levers_on_inputs_without_any_plan_says_why(tmp_path):
+    tables = tiny()
+    tables["Rules"] = dict(HOSPITALS_AT_S1, min_count=[5])  # Borduria has two hospitals
+    inputs = write_inputs(tmp_path / "in.xlsx", tables)
+    result = CliRunner().invoke(main, ["levers", str(inputs), "-o", str(tmp_path / "out"), "--workers", "1", "--json"])
+    assert result.exit_code == 3, result.output
+    document = json.loads(result.stdout)
+    assert document["status"] == "infeasible" and document["base_coverage"] is None
+    gains = {row["lever"]: row["objective_gain"] for row in document["levers"]}
+    assert gains["rule HOSP_S1"] is None  # no base to gain over; the relaxed problem itself is solvable
+    assert {row["lever"]: row["status"] for row in document["levers"]}["rule HOSP_S1"] == "optimal"
