@@ -640,13 +640,13 @@ def robust(inputs, against, out_dir, time_limit_s, mip_gap, no_map, as_json) -> 
         console = _console()
         console.print(f"robust against one {against} loss ({s['scenarios']} losses; status {s['status']}):")
         console.print(f"  ordinary optimum: coverage {fmt(s['nominal_coverage'])}, worst case {fmt(s['nominal_worst_case'])} "
-                      f"(losing {s['nominal_worst_loss']})", soft_wrap=True)
+                      f"(losing {s['nominal_worst_loss'] or '—'})", soft_wrap=True)
         console.print(f"  robust plan:      coverage {fmt(s['robust_coverage'])}, worst case {fmt(s['robust_worst_case'])} "
-                      f"(losing {s['robust_worst_loss']})", soft_wrap=True)
+                      f"(losing {s['robust_worst_loss'] or '—'})", soft_wrap=True)
         if s.get("price_of_robustness") is not None:
             console.print(f"  price of robustness: {fmt(s['price_of_robustness'])} points of nominal coverage for "
                           f"{fmt(s['worst_case_gain'])} more in the worst case")
-        for reason in result.robust.diagnosis:
+        for reason in list(result.nominal.diagnosis) + [r for r in result.robust.diagnosis if r not in result.nominal.diagnosis]:
             console.print(f"  [red]why:[/] {reason}", soft_wrap=True)
         if book:
             console.print(f"written: {book}")

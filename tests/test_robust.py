@@ -60,3 +60,14 @@ def test_cli_robust_json_and_files(tmp_path):
     assert document["robust_worst_case"] == pytest.approx(105.0)
     assert document["price_of_robustness"] == pytest.approx(20.0)
     assert (out / "robust.xlsx").exists() and (out / "plan.xlsx").exists()
+
+
+def test_cli_robust_on_inputs_without_any_plan_says_why_and_writes_nothing(tmp_path):
+    tables = tiny()
+    tables["Rules"] = {"rule_id": ["X"], "item": ["hospital"], "site_id": ["S1"], "min_count": [5], "hard": [1]}
+    inputs = write_inputs(tmp_path / "in.xlsx", tables)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["robust", str(inputs), "--against", "site", "-o", str(out)])
+    assert result.exit_code == 3
+    assert "why: rule X asks for at least 5 units" in result.output
+    assert not out.exists()
