@@ -600,11 +600,13 @@ def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, 
 @out_option
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=45.0, show_default=True,
               help="Seconds for each of the two solves (the best robust plan found by then is kept).")
+@click.option("--method", type=click.Choice(["expanded", "rowgen"]), default="expanded", show_default=True,
+              help="expanded: every loss in one MIP; rowgen: losses added one by one until the plan holds.")
 @click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
 @map_option
 @json_option
 @handle_errors
-def robust(inputs, against, out_dir, time_limit_s, mip_gap, no_map, as_json) -> None:
+def robust(inputs, against, out_dir, time_limit_s, method, mip_gap, no_map, as_json) -> None:
     """The plan whose worst single loss (a site, a contributor or a crossing) leaves the most
     coverage (max–min), against the ordinary optimum: both worst cases, both nominal coverages,
     the price of robustness. Writes OUT/robust.xlsx and the robust plan's OUT/plan.xlsx and
@@ -618,7 +620,8 @@ def robust(inputs, against, out_dir, time_limit_s, mip_gap, no_map, as_json) -> 
     data = cowopt.load(inputs)
     spinner, progress = _progress()
     with spinner:
-        result = solve_robust(data, against, time_limit_s=time_limit_s, mip_gap=mip_gap, progress=progress)
+        result = solve_robust(data, against, method=method, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                              progress=progress)
         book = png = None
         if result.nominal.has_plan or result.robust.has_plan:
             progress("writing robust.xlsx and the robust plan")

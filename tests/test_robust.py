@@ -71,3 +71,13 @@ def test_cli_robust_on_inputs_without_any_plan_says_why_and_writes_nothing(tmp_p
     assert result.exit_code == 3
     assert "why: rule X asks for at least 5 units" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("against", ["site", "state"])
+def test_row_generation_reaches_the_expanded_models_answer(data, against):
+    expanded = solve_robust(data, against, method="expanded").summary
+    rowgen = solve_robust(data, against, method="rowgen").summary
+    assert rowgen["status"] == "optimal"
+    assert rowgen["robust_worst_case"] == pytest.approx(expanded["robust_worst_case"])
+    assert rowgen["robust_coverage"] == pytest.approx(expanded["robust_coverage"])
+    assert 1 <= rowgen["losses_in_model"] <= rowgen["scenarios"]
