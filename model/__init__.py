@@ -70,6 +70,15 @@ def alternatives(data, count=3, within=0.05, **kwargs):
     return find_alternatives(data if isinstance(data, InputData) else _load(data), count, within, **kwargs)
 
 
+def solve_robust(data, against, **kwargs):
+    """The max-min plan over single losses of one kind (site, state, entry) beside the ordinary
+    optimum; see robust.solve_robust. (Not `cowopt.robust`: that name is the module.)"""
+    from .data import load as _load
+    from .robust import solve_robust as _solve_robust
+
+    return _solve_robust(data if isinstance(data, InputData) else _load(data), against, **kwargs)
+
+
 __all__ = [
     "CowoptError",
     "InputData",
@@ -84,6 +93,7 @@ __all__ = [
     "levers",
     "load",
     "solve",
+    "solve_robust",
     "stress",
     "sweep",
     "write_plan",
