@@ -114,9 +114,11 @@ def _result(data, cands, index, outcome, floor: float) -> api.PlanResult:
         return api.PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds)
     counts = split_deployments(index, outcome.values["w"], outcome.values["y"])
     plan = deployments_table(data, counts)
-    flows = pd.DataFrame([(e, s, v) for (e, s), v in outcome.values["f"].items()],
-                         columns=["entry_id", "site_id", "troops"])
-    plan_score = score(data, cands, plan[["state", "item", "site_id", "count"]], flows)
+    # the scorer routes the troops itself (its min-cost transport LP, integral for whole troops):
+    # the solver's continuous flows, rounded to whole troops, can cost a hair more, and these
+    # objectives have no cost tie-break, so a plan that spends the budget to the euro then
+    # "breaks" it by rounding (seen: 8,000.0 of 8,000.0 on the example, robust against a state)
+    plan_score = score(data, cands, plan[["state", "item", "site_id", "count"]])
     problems = [str(v) for v in plan_score.violations]
     achieved = plan_score.objective - plan_score.rule_penalty
     if achieved < floor - 1e-4:
