@@ -79,7 +79,7 @@ def stress(data: InputData, plan: pd.DataFrame, *, pairs: bool = False, max_pair
     if base.violations:
         notes.append(f"the plan itself breaks {len(base.violations)} constraint(s); losses are measured from its "
                      f"coverage as it stands ({base.objective:,.1f})")
-    losses = single_losses(data, plan)
+    losses = single_losses(data, scorer.plan)  # the rows that earn coverage (forbidden ones earn none to lose)
     singles = pd.DataFrame([scorer.row((loss,)) for loss in losses], columns=COLUMNS)
     singles = _rank(singles)
     pair_table = pd.DataFrame(columns=COLUMNS)

@@ -133,3 +133,16 @@ def test_cli_bad_plan_cell_is_named_and_nothing_written(tmp_path):
     document = json.loads(result.stdout)
     assert document["status"] == "invalid_input" and document["problems"][0]["cell"] == "D2"
     assert not out.exists()
+
+
+def test_a_plan_that_breaks_a_constraint_is_stressed_from_its_coverage_and_says_so():
+    data = cowopt.from_tables(tiny())  # buffer 50 km: S3 (33 km from the line) takes nothing
+    plan = pd.DataFrame({"state": ["Aland", "Borduria"], "item": ["sam", "sam"], "site_id": ["S1", "S3"],
+                         "count": [1, 1]})
+    report = stress(data, plan)
+    assert report.baseline == pytest.approx(100.0)  # the sam at S3 earns nothing, as in `evaluate`
+    assert report.notes == ["the plan itself breaks 1 constraint(s); losses are measured from its coverage as it "
+                            "stands (100.0)"]
+    rows = report.singles.set_index("loss")
+    assert rows.at["site S1", "coverage_lost"] == pytest.approx(100.0)
+    assert sorted(rows.index) == ["entry E1", "site S1", "state Aland"]  # the forbidden row has nothing to lose
