@@ -404,5 +404,264 @@ def _print_frontier(frontier, written) -> None:
     console.print(f"written: {written}")
 
 
+# ---------------------------------------------------------------------------- decisions (issue 16)
+# stress, levers, alternatives: what a plan does not survive, what each demand costs, what else
+# would do nearly as well. Documented in docs/decisions.md.
+
+
+def _worst_table(title: str, frame, columns: list[tuple[str, str, str]]) -> None:
+    """A rich table of rows of `frame`: (column, header, format)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for _, header, _ in columns:
+        table.add_column(header, justify="left" if header in ("loss", "lever", "what") else "right")
+    for row in frame.to_dict("records"):
+        cells = []
+        for column, _, spec in columns:
+            value = row.get(column)
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            cells.append("—" if missing else format(value, spec) if spec else str(value))
+        table.add_row(*cells)
+    _console().print(table)
+
+
+def _records(frame) -> list:
+    import json as _json
+
+    return clean_for_json(_json.loads(frame.to_json(orient="records")))
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@click.argument("plan", type=click.Path(path_type=Path))
+@out_option
+@click.option("--pairs", is_flag=True, help="Also every pair of losses (capped by --max-pairs).")
+@click.option("--max-pairs", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Most pairs scored; beyond it, the pairs among the worst single losses.")
+@click.option("--replan", is_flag=True, help="Re-optimise around each single loss with the surviving deployments pinned.")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for --replan (default: cores).")
+@json_option
+@handle_errors
+def stress(inputs, plan, out_dir, pairs, max_pairs, replan, workers, as_json) -> None:
+    """The coverage PLAN keeps after each single loss: a contributor withdraws, a crossing
+    closes, a site is struck. Writes OUT/stress.xlsx and OUT/stress.png (default
+    outputs/<input name>-stress/)."""
+    import cowopt
+    from cowopt.decision_report import write_stress
+    from cowopt.planfile import read_plan
+    from cowopt.stress import stress as run_stress
+
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-stress"
+    _guard_outputs(out_dir, [inputs, plan], ["stress.xlsx", "stress.png"])
+    data = cowopt.load(inputs)
+    table = read_plan(plan)
+    spinner, progress = _progress()
+    with spinner:
+        progress("scoring every single loss")
+        report = run_stress(data, table, pairs=pairs, max_pairs=max_pairs, replan=replan, workers=workers,
+                            progress=progress)
+        progress("writing stress.xlsx and stress.png")
+        book, png = write_stress(report, out_dir)
+    worst = report.worst(10)
+    if as_json:
+        emit(clean_for_json({"status": "done", "exit_code": EXIT_OK, "written": True, "input_file": data.source,
+                             "plan_file": str(plan), "baseline_coverage": report.baseline, "notes": report.notes,
+                             "worst": _records(worst), "losses": _records(report.singles),
+                             "pairs": _records(report.pairs), "stress_file": str(book), "chart_file": str(png),
+                             "seconds": round(report.seconds, 3)}))
+    else:
+        columns = [("kind", "loss", ""), ("lost", "what", ""), ("coverage_lost", "points lost", ",.1f"),
+                   ("share_lost", "share", ".1%"), ("troops_lost", "troops", ","), ("assets_affected", "assets", ","),
+                   ("throughput_shortfall", "short", ","), ("rules_broken", "rules broken", "")]
+        if replan:
+            columns.append(("replan_coverage", "replanned", ",.1f"))
+        _worst_table(f"worst single losses (plan covers {report.baseline:,.1f} points)", worst, columns)
+        for note in report.notes:
+            _console().print(f"  [yellow]note:[/] {note}", soft_wrap=True)
+        _console().print(f"written: {book} and {png}")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@out_option
+@click.option("--step", type=click.FloatRange(min=0.1, max=1000), default=10.0, show_default=True,
+              help="One step up for budget, mission max, state caps and throughputs, in %.")
+@click.option("--buffer-step", "buffer_step_km", type=click.FloatRange(min=1), default=25.0, show_default=True,
+              help="One step down for frontline_buffer_km, in km.")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: cores).")
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds per solve.")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap per solve (0: exact prices).")
+@json_option
+@handle_errors
+def levers(inputs, out_dir, step, buffer_step_km, workers, time_limit_s, mip_gap, as_json) -> None:
+    """The price of each demand: how much the optimum gains if a rule is dropped, the core
+    lead dropped, the buffer lowered, or the budget, a state's cap, a crossing's throughput
+    raised one step; each by a fresh solve. Writes OUT/levers.xlsx and OUT/levers.png
+    (default outputs/<input name>-levers/)."""
+    import cowopt
+    from cowopt.decision_report import write_levers
+    from cowopt.levers import price_levers
+
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-levers"
+    _guard_outputs(out_dir, [inputs], ["levers.xlsx", "levers.png"])
+    data = cowopt.load(inputs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_console()) as bar:
+        task = bar.add_task("solving the base and each relaxed demand", total=None)
+        report = price_levers(data, step=step / 100, buffer_step_km=buffer_step_km, workers=workers,
+                              time_limit_s=time_limit_s, mip_gap=mip_gap,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+        book, png = write_levers(report, out_dir)
+    failed = report.base["objective"] is None
+    code = (EXIT_INFEASIBLE if report.base["status"] == "infeasible" else EXIT_NO_PLAN) if failed else EXIT_OK
+    if as_json:
+        emit(clean_for_json({"status": "done" if not failed else report.base["status"], "exit_code": code,
+                             "written": True, "input_file": data.source, "base_status": report.base["status"],
+                             "base_coverage": report.base["coverage"], "base_objective": report.base["objective"],
+                             "levers": _records(report.table), "levers_file": str(book), "chart_file": str(png),
+                             "seconds": round(report.seconds, 3)}))
+    else:
+        base = report.base
+        title = (f"price of each demand (optimum {base['coverage']:,.1f}; base status {base['status']})"
+                 if not failed else f"the base problem has no plan: {base['status']} {base['note']}")
+        _worst_table(title, report.table.head(15), [("lever", "lever", ""), ("relaxed_to", "relaxed to", ""),
+                                                     ("objective_gain", "gain", ",.2f"), ("status", "status", "")])
+        _console().print(f"written: {book} and {png}")
+    sys.exit(code)
+
+
+def _percent(ctx, param, value):
+    """'5%' or '5' -> 0.05."""
+    if value is None:
+        return None
+    text = str(value).strip().rstrip("%").strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a percentage (e.g. 5%)") from None
+    if not 0 <= number < 100:
+        raise click.BadParameter(f"'{value}': expected a percentage from 0 up to (not including) 100")
+    return number / 100
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@click.option("--count", type=click.IntRange(min=1, max=50), default=3, show_default=True, help="How many alternatives.")
+@click.option("--within", callback=_percent, default="5%", show_default=True,
+              help="Each alternative's coverage at least (100 − P) % of the optimum's, e.g. 5%.")
+@out_option
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds per alternative (the best plan found by then is kept).")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), default=0.01, show_default=True,
+              help="Relative gap per alternative (on its distance objective).")
+@map_option
+@json_option
+@handle_errors
+def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, as_json) -> None:
+    """N plans within P % of the optimum, each as different as possible from the ones before.
+    Writes OUT/alternatives.xlsx and each plan's folder with plan.xlsx and map.png (default
+    outputs/<input name>-alternatives/)."""
+    import cowopt
+    from cowopt.alternatives import find_alternatives
+    from cowopt.decision_report import write_alternatives
+
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-alternatives"
+    _guard_outputs(out_dir, [inputs], ["alternatives.xlsx"])
+    data = cowopt.load(inputs)
+    spinner, progress = _progress()
+    with spinner:
+        alts = find_alternatives(data, count, within, time_limit_s=time_limit_s, mip_gap=mip_gap, progress=progress)
+        book, maps = None, []
+        if alts.optimum.has_plan:
+            progress("writing alternatives.xlsx, the plans and their maps")
+            book, maps = write_alternatives(alts, out_dir, no_map)
+    code = exit_code(alts.optimum)
+    if as_json:
+        emit(clean_for_json({"status": alts.optimum.status.value if not alts.optimum.has_plan else "done",
+                             "exit_code": code, "written": book is not None, "input_file": data.source,
+                             "within": within, "floor": alts.floor if alts.optimum.has_plan else None,
+                             "found": sum(1 for r in alts.plans if r.has_plan),
+                             "comparison": _records(alts.comparison) if len(alts.comparison) else [],
+                             "diagnosis": list(alts.optimum.diagnosis), "alternatives_file": str(book) if book else None,
+                             "map_files": [str(m) for m in maps], "seconds": round(alts.seconds, 3)}))
+    elif alts.optimum.has_plan:
+        _worst_table(f"alternatives within {within:.1%} of the optimum", alts.comparison,
+                     [("plan", "what", ""), ("status", "status", ""), ("coverage", "coverage", ",.1f"),
+                      ("share_of_optimum", "of optimum", ".1%"), ("cost_meur", "cost", ",.0f"),
+                      ("states", "states", ","), ("distance_to_optimum", "differs from optimum", ","),
+                      ("least_distance_to_earlier", "from earlier", ",.0f")])
+        _console().print(f"written: {book}")
+    else:
+        _finish(alts.optimum, None, None, False)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("inputs", type=click.Path(path_type=Path))
+@click.option("--against", type=click.Choice(["site", "state", "entry"]), required=True,
+              help="The kind of single loss to be robust against.")
+@out_option
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=45.0, show_default=True,
+              help="Seconds for each of the two solves (the best robust plan found by then is kept).")
+@click.option("--method", type=click.Choice(["expanded", "rowgen"]), default="expanded", show_default=True,
+              help="expanded: every loss in one MIP; rowgen: losses added one by one until the plan holds.")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
+@map_option
+@json_option
+@handle_errors
+def robust(inputs, against, out_dir, time_limit_s, method, mip_gap, no_map, as_json) -> None:
+    """The plan whose worst single loss (a site, a contributor or a crossing) leaves the most
+    coverage (max–min), against the ordinary optimum: both worst cases, both nominal coverages,
+    the price of robustness. Writes OUT/robust.xlsx and the robust plan's OUT/plan.xlsx and
+    map.png (default outputs/<input name>-robust-<kind>/)."""
+    import cowopt
+    from cowopt.decision_report import write_robust
+    from cowopt.robust import solve_robust
+
+    out_dir = out_dir or Path("outputs") / f"{inputs.stem}-robust-{against}"
+    _guard_outputs(out_dir, [inputs], ["robust.xlsx", "plan.xlsx"])
+    data = cowopt.load(inputs)
+    spinner, progress = _progress()
+    with spinner:
+        result = solve_robust(data, against, method=method, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                              progress=progress)
+        book = png = None
+        if result.nominal.has_plan or result.robust.has_plan:
+            progress("writing robust.xlsx and the robust plan")
+            book, png = write_robust(result, out_dir, no_map)
+    code = EXIT_OK if result.robust.has_plan else exit_code(result.robust) if result.robust.status.value != "error" else EXIT_NO_PLAN
+    if as_json:
+        emit(clean_for_json({"status": "done" if result.robust.has_plan else result.robust.status.value,
+                             "exit_code": code, "written": book is not None, "input_file": data.source,
+                             **result.summary, "scenarios_table": _records(result.scenarios),
+                             "diagnosis": list(result.nominal.diagnosis) + list(result.robust.diagnosis),
+                             "robust_file": str(book) if book else None, "map_file": str(png) if png else None,
+                             "seconds": round(result.seconds, 3)}))
+    else:
+        s = result.summary
+
+        def fmt(value):
+            return "—" if value is None else f"{value:,.1f}"
+
+        console = _console()
+        console.print(f"robust against one {against} loss ({s['scenarios']} losses; status {s['status']}):")
+        console.print(f"  ordinary optimum: coverage {fmt(s['nominal_coverage'])}, worst case {fmt(s['nominal_worst_case'])} "
+                      f"(losing {s['nominal_worst_loss'] or '—'})", soft_wrap=True)
+        console.print(f"  robust plan:      coverage {fmt(s['robust_coverage'])}, worst case {fmt(s['robust_worst_case'])} "
+                      f"(losing {s['robust_worst_loss'] or '—'})", soft_wrap=True)
+        if s.get("price_of_robustness") is not None:
+            console.print(f"  price of robustness: {fmt(s['price_of_robustness'])} points of nominal coverage for "
+                          f"{fmt(s['worst_case_gain'])} more in the worst case")
+        for reason in list(result.nominal.diagnosis) + [r for r in result.robust.diagnosis if r not in result.nominal.diagnosis]:
+            console.print(f"  [red]why:[/] {reason}", soft_wrap=True)
+        if book:
+            console.print(f"written: {book}")
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -33,6 +33,52 @@ def sweep(*args, **kwargs):
     return run_sweep(*args, **kwargs)
 
 
+def accepted_risk(result):
+    """What a plan leaves undefended, ranked, with the cheapest single fix (see risk.accepted_risk)."""
+    from .risk import accepted_risk as _accepted_risk
+
+    return _accepted_risk(result)
+
+
+def stress(data, plan, **kwargs):
+    """The plan's coverage after each single loss (and pairs); see stress.stress."""
+    from pathlib import Path
+
+    from .data import load as _load
+    from .planfile import read_plan
+    from .stress import stress as _stress
+
+    data = data if isinstance(data, InputData) else _load(data)
+    if isinstance(plan, (str, Path)):
+        plan = read_plan(Path(plan))
+    return _stress(data, plan, **kwargs)
+
+
+def levers(data, **kwargs):
+    """The price of each demand, by re-solving; see levers.price_levers."""
+    from .data import load as _load
+    from .levers import price_levers
+
+    return price_levers(data if isinstance(data, InputData) else _load(data), **kwargs)
+
+
+def alternatives(data, count=3, within=0.05, **kwargs):
+    """`count` plans within `within` (a fraction) of the optimum, each as different as possible."""
+    from .alternatives import find_alternatives
+    from .data import load as _load
+
+    return find_alternatives(data if isinstance(data, InputData) else _load(data), count, within, **kwargs)
+
+
+def solve_robust(data, against, **kwargs):
+    """The max-min plan over single losses of one kind (site, state, entry) beside the ordinary
+    optimum; see robust.solve_robust. (Not `cowopt.robust`: that name is the module.)"""
+    from .data import load as _load
+    from .robust import solve_robust as _solve_robust
+
+    return _solve_robust(data if isinstance(data, InputData) else _load(data), against, **kwargs)
+
+
 __all__ = [
     "CowoptError",
     "InputData",
@@ -40,10 +86,15 @@ __all__ = [
     "PlanResult",
     "Status",
     "__version__",
+    "accepted_risk",
+    "alternatives",
     "evaluate",
     "from_tables",
+    "levers",
     "load",
     "solve",
+    "solve_robust",
+    "stress",
     "sweep",
     "write_plan",
 ]

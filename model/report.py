@@ -15,6 +15,7 @@ import pandas as pd
 from . import __version__
 from . import candidates as candidates_mod
 from .api import PlanResult
+from .risk import accepted_risk
 from .workbook import write_atomically
 
 # number formats by column name; anything not listed is written as it is
@@ -71,6 +72,7 @@ def _write(result: PlanResult, path: Path, map_png: Path | None, fixed_from: str
             frame = pd.DataFrame([(v.kind, v.cell or "", v.message) for v in score.violations],
                                  columns=["kind", "where", "violation"])
             _table(book, styles, "Violations", frame, highlight=("kind", None, "bad"))
+        _table(book, styles, "AcceptedRisk", accepted_risk(result))  # what the plan does not defend (risk.py)
     if result.diagnosis:
         _table(book, styles, "Diagnosis", pd.DataFrame({"reason": result.diagnosis}), highlight=("reason", None, "bad"))
     if result.data.warnings:

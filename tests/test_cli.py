@@ -50,7 +50,13 @@ COMMANDS = sorted(main.commands)
 
 
 def test_the_five_commands_exist():
-    assert COMMANDS == ["evaluate", "solve", "sweep", "template", "validate"]
+    assert COMMANDS == ["alternatives", "evaluate", "levers", "robust", "solve", "stress", "sweep", "template",
+                        "validate"]
+
+
+def _documentation() -> str:
+    """The README, and docs/decisions.md for the decision commands (issue 16)."""
+    return "\n".join((ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "docs/decisions.md"))
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -58,7 +64,7 @@ def test_every_command_has_help_and_is_documented(command):
     result = cli(command, "--help")
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.output and main.commands[command].help.split("\n")[0][:20] in result.output
-    assert f"cowopt {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"cowopt {command}" in _documentation()
 
 
 def test_top_level_help_lists_every_command():
@@ -74,7 +80,7 @@ _UNDOCUMENTED: dict = {}  # command -> reason, for an option knowingly left out 
     pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=_UNDOCUMENTED[c])) if c in _UNDOCUMENTED else c
     for c in COMMANDS])
 def test_every_option_is_documented(command):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = _documentation()
     missing = [p.opts for p in main.commands[command].params
                if p.param_type_name == "option" and not any(o in readme for o in p.opts)]
     assert missing == []
