@@ -23,7 +23,8 @@ import pyomo.environ as pyo
 from . import api
 from .data import InputData
 from .evaluate import deployments_table, score
-from .formulation import build_model, linear_sum, split_deployments
+from .families.base import linear_sum
+from .formulation import build_model, split_deployments
 from .solve import Solver, Status
 
 

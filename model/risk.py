@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from .formulation import rule_matches
+from .families.rules import rule_matches
 
 COLUMNS = ["rank", "asset_id", "name", "category", "capability", "value", "cover_count", "layers_missing",
            "points_at_risk", "gain_of_one_more", "add_state", "add_item", "add_site_id", "add_site_name",

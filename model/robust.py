@@ -28,7 +28,8 @@ from . import api
 from . import candidates as candidates_mod
 from .data import InputData
 from .evaluate import deployments_table, score
-from .formulation import build_model, coverage_classes, linear_sum, split_deployments, weighted_sum
+from .families.base import linear_sum, weighted_sum
+from .formulation import build_model, coverage_classes, split_deployments
 from .solve import Solver, Status
 from .stress import Loss, _Scorer, without_entries
 

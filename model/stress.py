@@ -28,7 +28,8 @@ from . import candidates as candidates_mod
 from .data import InputData
 from .evaluate import _coverage as coverage_of  # the scorer's own coverage function: same points as `evaluate`
 from .evaluate import score
-from .formulation import _given, rule_matches
+from .families.base import given as _given
+from .families.rules import rule_matches
 
 KINDS = ("state", "site", "entry")
 MAX_PAIRS = 300  # pairs of losses scored at most (--pairs); beyond it, pairs of the worst singles
