@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 import time
 import traceback
@@ -17,13 +18,46 @@ from pathlib import Path
 
 import click
 
+from cowopt.cli.terminal import NARROW, plain, say
+from cowopt.cli.terminal import console as _console
+
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
+MAX_THREADS_PER_CORE = 1  # more HiGHS threads or sweep processes than cores only slows every one down
 
 
-def _console():
-    from rich.console import Console
+class FiniteFloat(click.ParamType):
+    """A float within [low, high]; nan and inf are refused (click's FloatRange lets nan through)."""
 
-    return Console(stderr=True, highlight=False)
+    name = "float"
+
+    def __init__(self, low: float, high: float | None = None):
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{plain(value).plain[:40]!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if number < self.low or (self.high is not None and number > self.high):
+            upper = f" and at most {self.high:g}" if self.high is not None else ""
+            self.fail(f"{number:g} is out of range: expected at least {self.low:g}{upper}", param, ctx)
+        return number
+
+
+def _capped(option: str, asked: int | None) -> int | None:
+    """`asked` processes or threads, capped at the machine's cores (with a note on stderr)."""
+    cores = os.cpu_count() or 1
+    limit = cores * MAX_THREADS_PER_CORE
+    if asked is not None and asked > limit:
+        say(_console(), ("note: ", "yellow"), f"{option} {asked} is more than the {cores} core(s) of this machine; "
+            f"using {limit}")
+        return limit
+    return asked
 
 
 def handle_errors(command):
@@ -37,12 +71,12 @@ def handle_errors(command):
         try:
             return command(*args, **kwargs)
         except InputError as exc:
-            console.print(f"[bold red]{len(exc.problems)} problem(s) in the input; nothing was written:[/]")
+            say(console, (f"{len(exc.problems)} problem(s) in the input; nothing was written:", "bold red"))
             for problem in exc.problems:
-                console.print(f"  {problem}", markup=False, soft_wrap=True)
+                say(console, "  ", problem)
             sys.exit(EXIT_INPUT)
         except CowoptError as exc:
-            console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            say(console, ("error: ", "bold red"), exc)
             sys.exit(EXIT_INPUT)
         except KeyboardInterrupt:
             console.print("[yellow]interrupted; no file was written[/]")
@@ -51,7 +85,7 @@ def handle_errors(command):
             raise
         except Exception:  # a bug: say so plainly, keep the details for the report
             console.print("[bold red]internal error: this is a bug in cowopt, please report it with the details below[/]")
-            console.print(traceback.format_exc(limit=-3), markup=False)
+            console.print(plain(traceback.format_exc(limit=-3).replace("\t", "    ")))
             sys.exit(EXIT_BUG)
 
     return wrapper
@@ -91,7 +125,7 @@ def template(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise CowoptError(f"{path} exists; use --force to overwrite it")
     write_template(path)
-    _console().print(f"template written: {path}")
+    say(_console(), "template written: ", path)
 
 
 @main.command()
@@ -111,41 +145,44 @@ def validate(inputs: Path, as_json: bool) -> None:
         click.echo(json.dumps(report, indent=2))
         return
     console = _console()
-    console.print(f"[green]{inputs.name} is valid[/]: {report['states']} states, {report['items']} item types, "
-                  f"{report['sites']} sites, {report['assets']} assets, {report['entry_points']} entry points, "
-                  f"{report['rules']} rules")
+    say(console, (inputs.name, "green"), (" is valid", "green"), f": {report['states']} states, {report['items']} item "
+        f"types, {report['sites']} sites, {report['assets']} assets, {report['entry_points']} entry points, "
+        f"{report['rules']} rules")
     for warning in data.warnings:
-        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
+        say(console, ("  warning: ", "yellow"), warning)
 
 
 def default_out_dir(inputs: Path) -> Path:
     return Path("outputs") / inputs.stem
 
 
-def _guard_outputs(out_dir: Path, protected: list[Path], names: list[str]) -> None:
-    """Never write over an input, nor over a file that Excel/LibreOffice holds open."""
-    from cowopt.errors import CowoptError
+def _guard_outputs(out_dir: Path, protected: list[Path | None], names: list[str]) -> None:
+    """Before any work: no output may overwrite an input (same path or inode) nor a file that
+    Excel/LibreOffice holds open; every such problem is listed (exit 2, nothing written)."""
+    from cowopt.outputs import check_targets
 
-    for name in names:
-        target = (out_dir / name).resolve()
-        for path in protected:
-            if path.exists() and target == path.resolve():
-                raise CowoptError(f"writing {out_dir / name} would overwrite the input {path}; choose another -o folder")
-        for lock in (out_dir / f"~${name}", out_dir / f".~lock.{name}#"):
-            if lock.exists():
-                raise CowoptError(f"{out_dir / name} is open in Excel or LibreOffice (lock file {lock.name}); "
-                                  "close it or choose another -o folder")
+    check_targets([out_dir / name for name in names], protected)
+
+
+def _plan_names(no_map: bool) -> list[str]:
+    """The files solve and evaluate may write: the plan (or the diagnosis) and the map."""
+    return ["plan.xlsx", "diagnosis.xlsx"] + ([] if no_map else ["map.png"])
 
 
 def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx") -> tuple[Path, Path | None]:
+    """The plan workbook and its map, written as one set (both or neither; see cowopt.outputs)."""
+    from cowopt.outputs import OutputSet
     from cowopt.report import write_plan_as
 
-    map_path = None
-    if not no_map:
-        from cowopt.plots import draw_map
+    with OutputSet() as outputs:
+        staged_map = None
+        if not no_map:
+            from cowopt.plots import draw_map
 
-        map_path = draw_map(result, out_dir / "map.png")  # written atomically
-    return write_plan_as(result, out_dir / name, map_path), map_path
+            staged_map = draw_map(result, outputs.stage(out_dir / "map.png"))
+        write_plan_as(result, outputs.stage(out_dir / name), staged_map)
+        outputs.commit()
+    return out_dir / name, (out_dir / "map.png" if staged_map else None)
 
 
 def _progress():
@@ -158,9 +195,10 @@ def _progress():
 @main.command()
 @click.argument("inputs", type=click.Path(path_type=Path))
 @out_option
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds (overrides Settings time_limit_s).")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
-@click.option("--threads", type=click.IntRange(min=1), help="Threads for HiGHS's parallel tree search (default 1: serial search).")
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1), help="Seconds (overrides Settings time_limit_s).")
+@click.option("--mip-gap", type=FiniteFloat(0, 1), help="Relative gap (overrides Settings mip_gap).")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads for HiGHS's parallel tree search (default 1: serial "
+              "search; at most the number of cores).")
 @click.option("--fix", "fix_plan", type=click.Path(path_type=Path), help="Keep this plan's deployments (as minimums) and optimise the rest.")
 @click.option("--fix-exact", is_flag=True, help="With --fix: keep the plan's counts exactly, not as minimums.")
 @map_option
@@ -172,8 +210,8 @@ def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, 
     from cowopt.planfile import fixed_from_plan
 
     out_dir = out_dir or default_out_dir(inputs)
-    protected = [inputs] + ([fix_plan] if fix_plan else [])
-    _guard_outputs(out_dir, protected, ["plan.xlsx", "diagnosis.xlsx"])
+    _guard_outputs(out_dir, [inputs, fix_plan], _plan_names(no_map))
+    threads = _capped("--threads", threads)
     started = time.perf_counter()
     data = cowopt.load(inputs)
     read_seconds = time.perf_counter() - started
@@ -230,37 +268,46 @@ def _format_figure(label: str, value, note: str) -> str:
     return str(value)
 
 
-def _print_summary(result, written) -> None:
+def _print_summary(result, written, out=None) -> None:
+    """The main figures as a table; the notes go in a third column only on a wide terminal."""
     from rich.table import Table
 
     from cowopt.report import summary_rows
 
-    console = _console()
-    table = Table(title=f"cowopt {result.mode}: {result.data.source}", show_header=False)
-    table.add_column("figure", style="bold")
-    table.add_column("value", justify="right")
-    table.add_column("note")
+    console = out or _console()
+    wide = console.width >= NARROW
+    table = Table(title=plain(f"cowopt {result.mode}: {result.data.source}"), show_header=False)
+    table.add_column("figure", style="bold", overflow="fold")
+    table.add_column("value", justify="right", no_wrap=True, overflow="ignore")  # numbers are never cut
+    if wide:
+        table.add_column("note", overflow="fold")
     shown = {"status", "objective (weighted coverage)", "objective share", "troops", "cost_meur", "budget_meur",
              "violations", "unmet rules", "gap", "solve_seconds"}
     for label, value, note in summary_rows(result):
         if label in shown or label.startswith("coverage share"):
-            table.add_row(label, _format_figure(label, value, note), "" if note == "share" else str(note))
+            note = "" if note == "share" else str(note)
+            value_text = plain(_format_figure(label, value, note))
+            if wide:
+                table.add_row(plain(label), value_text, plain(note))
+            else:  # narrow: the note goes under the figure's name
+                table.add_row(plain(f"{label}\n  {note}" if note and note != "s" else label), value_text)
     console.print(table)
     if result.score is not None:
         for violation in result.score.violations:
-            console.print(f"  [red]violation:[/] {violation}", markup=True, soft_wrap=True)
+            say(console, ("  violation: ", "red"), violation)
     for reason in result.diagnosis:
-        console.print(f"  [red]why:[/] {reason}", soft_wrap=True)
+        say(console, ("  why: ", "red"), reason)
     for warning in result.data.warnings:
-        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
+        say(console, ("  warning: ", "yellow"), warning)
     if written:
-        console.print(f"written: {written}")
+        say(console, "written: ", written)
 
 
 @main.command()
 @click.argument("inputs", type=click.Path(path_type=Path))
 @click.argument("plan", type=click.Path(path_type=Path))
-@out_option
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the evaluated plan.xlsx and map.png to this folder (no default: without -o nothing is written).")
 @map_option
 @json_option
 @handle_errors
@@ -268,12 +315,12 @@ def evaluate(inputs, plan, out_dir, no_map, as_json) -> None:
     """Score a (hand-edited) PLAN workbook against INPUTS without optimising.
 
     Exit 0 if the plan meets every constraint, 3 if it violates any (each is listed).
-    With -o, writes the evaluated plan workbook there.
+    With -o DIR, writes the evaluated plan workbook (and its map) to DIR; without -o, writes nothing.
     """
     import cowopt
 
     if out_dir:
-        _guard_outputs(out_dir, [inputs, plan], ["plan.xlsx"])
+        _guard_outputs(out_dir, [inputs, plan], _plan_names(no_map))
     result = cowopt.evaluate(inputs, plan)
     written = map_path = None
     if out_dir:
@@ -287,10 +334,10 @@ def evaluate(inputs, plan, out_dir, no_map, as_json) -> None:
 @click.option("--scenarios", "scenario_list", is_flag=False, flag_value="*", default=None,
               help="Scenario names from the Scenarios sheet, comma-separated; alone: all of them.")
 @out_option
-@click.option("--workers", type=click.IntRange(min=1), help="Parallel local processes (default: number of cores).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel local processes (default and at most: number of cores).")
 @click.option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run the variants on a cluster.")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds per variant.")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap per variant.")
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1), help="Seconds per variant.")
+@click.option("--mip-gap", type=FiniteFloat(0, 1), help="Relative gap per variant.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the model for every budget (for comparison; slower).")
 @map_option
 @json_option
@@ -300,31 +347,42 @@ def sweep(inputs, budgets, scenario_list, out_dir, workers, scheduler, time_limi
     import cowopt
     from cowopt import scenarios as scenarios_mod
     from cowopt.errors import CowoptError
-    from cowopt.sensitivity import frontier_table, parse_budgets, plan_variants, run_variants
-    from cowopt.sweep_report import write_sweep
+    from cowopt.outputs import check_targets
+    from cowopt.sensitivity import check_scheduler, frontier_table, parse_budgets, plan_variants, run_variants
+    from cowopt.sweep_report import SWEEP_FILES, renamed_folders, sweep_targets, write_sweep
 
     if not budgets and scenario_list is None:
         raise CowoptError("give --budgets, --scenarios, or both")
     out_dir = out_dir or Path("outputs") / f"{inputs.stem}-sweep"
-    _guard_outputs(out_dir, [inputs], ["frontier.xlsx"])
+    # options first (cheap, all problems at once), then the outputs, before any solving
+    budget_list = parse_budgets(budgets) if budgets is not None else None
+    check_scheduler(scheduler)
+    workers = _capped("--workers", workers)
+    _guard_outputs(out_dir, [inputs], list(SWEEP_FILES))
     data = cowopt.load(inputs)
-    budget_list = parse_budgets(budgets) if budgets else None
     names = None
     if scenario_list is not None:
         names = scenarios_mod.names(data) if scenario_list == "*" else [n.strip() for n in scenario_list.split(",") if n.strip()]
         if not names:
             raise CowoptError(f"{inputs.name} has no Scenarios sheet rows; nothing to sweep")
     variants = plan_variants(data, budget_list, names)
+    check_targets(sweep_targets(out_dir, [v.name for v in variants], no_map), [inputs])
+    budget_notes = _budget_notes(data, budget_list, names)
+    console = _console()
+    for note in budget_notes + [f"variant '{name}' is written to folder {folder}/ (its cleaned name is taken by "
+                                "another variant)" for name, folder in renamed_folders([v.name for v in variants]).items()]:
+        say(console, ("note: ", "yellow"), note)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_console()) as bar:
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(bar_width=None), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task(f"solving {len(variants)} variants", total=len(variants))
         pairs = run_variants(data, variants, workers, scheduler, time_limit_s, mip_gap, rebuild,
-                             progress=lambda done, total, name: bar.update(task, completed=done, description=f"done: {name}"))
+                             progress=lambda done, total, name: bar.update(task, completed=done,
+                                                                           description=_short(f"done: {name}")))
         bar.update(task, description="writing the frontier and the plans")
         frontier = frontier_table(pairs)
-        written = write_sweep(frontier, pairs, out_dir, no_map=no_map)
+        written = write_sweep(frontier, pairs, out_dir, no_map=no_map, notes=budget_notes)
     if as_json:
         click.echo(frontier.to_json(orient="records", indent=2))
     else:
@@ -333,23 +391,58 @@ def sweep(inputs, budgets, scenario_list, out_dir, workers, scheduler, time_limi
     sys.exit(EXIT_NO_PLAN if failed else EXIT_OK)
 
 
-def _print_frontier(frontier, written) -> None:
+def _short(text: str, limit: int = 32) -> str:
+    """A progress description short enough to leave the counts whole on an 80-column terminal."""
+    text = plain(text).plain
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _budget_notes(data, budgets, names) -> list[str]:
+    """Say which budget wins when --budgets meets a scenario that sets its own budget_meur."""
+    if not budgets or not names or not len(data.scenarios):
+        return []
+    keys = data.scenarios["key"].astype(str).str.strip().str.lower()
+    own = [n for n in dict.fromkeys(names) if ((data.scenarios["scenario"] == n) & (keys == "budget_meur")).any()]
+    return [f"scenario '{n}' sets its own budget_meur (Scenarios sheet); --budgets wins: it is solved at each "
+            "of the --budgets instead" for n in own]
+
+
+def _frontier_cells(row) -> dict[str, str]:
+    def fmt(value, spec):
+        return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+    return {"scenario": row.scenario, "budget": fmt(row.budget_meur, ",.0f"), "status": row.status,
+            "coverage": fmt(getattr(row, "objective", None), ",.1f"),
+            "per M EUR": fmt(getattr(row, "marginal_per_meur", None), ".3f"),
+            "troops": fmt(getattr(row, "troops", None), ",.0f"), "cost": fmt(getattr(row, "cost_meur", None), ",.1f"),
+            "gap": fmt(getattr(row, "gap", None), ".1e"), "solve s": fmt(getattr(row, "solve_seconds", None), ".1f")}
+
+
+# on a narrow terminal, pairs of figures share a column, one above the other
+_NARROW_GROUPS = (("scenario", "budget"), ("status",), ("coverage", "per M EUR"), ("troops", "cost"), ("gap", "solve s"))
+
+
+def _print_frontier(frontier, written, out=None) -> None:
+    """The sweep table: one column per figure on a wide terminal, two figures per column below
+    NARROW columns; numbers are never wrapped nor cut (only scenario names fold)."""
     from rich.table import Table
 
+    console = out or _console()
+    wide = console.width >= NARROW
+    groups = tuple((h,) for h in _NARROW_GROUPS_FLAT) if wide else _NARROW_GROUPS
     table = Table(title="cowopt sweep")
-    headers = ("scenario", "budget", "status", "coverage", "per M EUR", "troops", "cost", "gap", "solve s")
-    for column in headers:
-        table.add_column(column, justify="left" if column in ("scenario", "status") else "right", no_wrap=True)
+    for group in groups:
+        text_column = group[0] in ("scenario", "status")
+        table.add_column("\n".join(group), justify="left" if text_column else "right",
+                         no_wrap=group[0] != "scenario", overflow="fold" if group[0] == "scenario" else "ignore")
     for row in frontier.itertuples(index=False):
-        def fmt(value, spec):
-            return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
-        table.add_row(row.scenario, fmt(row.budget_meur, ",.0f"), row.status, fmt(getattr(row, "objective", None), ",.1f"),
-                      fmt(getattr(row, "marginal_per_meur", None), ".3f"), fmt(getattr(row, "troops", None), ",.0f"),
-                      fmt(getattr(row, "cost_meur", None), ",.1f"), fmt(getattr(row, "gap", None), ".1e"),
-                      fmt(getattr(row, "solve_seconds", None), ".1f"))
-    console = _console()
+        cells = _frontier_cells(row)
+        table.add_row(*(plain("\n".join(cells[h] for h in group)) for group in groups))
     console.print(table)
-    console.print(f"written: {written}")
+    say(console, "written: ", written)
+
+
+_NARROW_GROUPS_FLAT = tuple(h for group in _NARROW_GROUPS for h in group)
 
 
 if __name__ == "__main__":  # pragma: no cover
