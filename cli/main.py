@@ -79,7 +79,11 @@ def handle_errors(command):
             say(console, ("error: ", "bold red"), exc)
             sys.exit(EXIT_INPUT)
         except KeyboardInterrupt:
-            console.print("[yellow]interrupted; no file was written[/]")
+            import signal
+
+            # a further Ctrl-C while this is said must still end in 130, not in a traceback
+            signal.signal(signal.SIGINT, lambda signum, frame: os._exit(130))
+            say(console, ("interrupted; no file was written", "yellow"))
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
