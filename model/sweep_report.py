@@ -61,9 +61,13 @@ def sweep_targets(out_dir: Path, names: list[str], no_map: bool) -> list[Path]:
                                                   for f in per_plan]
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # no glyph in any font: shown as escapes
+
+
 def chart_text(text: str) -> str:
-    """Text from an input made literal for matplotlib: no mathtext ($...$), no hidden "_" label."""
-    text = str(text).replace("$", r"\$")
+    """Text from an input made literal for matplotlib: no mathtext ($...$), no hidden "_" label,
+    control characters as visible escapes."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)).replace("$", r"\$")
     return f" {text}" if text.startswith("_") else text
 
 
