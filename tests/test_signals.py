@@ -81,7 +81,8 @@ def test_a_second_ctrl_c_ends_the_process_within_a_second_with_130(slow_inputs, 
     waited, stderr = finish(child, 10)
     assert child.returncode == 130, stderr
     assert waited < 1.0, waited
-    assert "second Ctrl-C" in stderr and "Traceback" not in stderr
+    # a search that stopped at the first press may already be writing when the second one comes
+    assert ("second Ctrl-C" in stderr or "interrupted; no file was written" in stderr) and "Traceback" not in stderr
     assert (out / "plan.xlsx").read_bytes() == b"the previous plan"
     assert [p.name for p in out.iterdir()] == ["plan.xlsx"]
 
