@@ -282,14 +282,16 @@ def _print_summary(result, written, out=None) -> None:
     wide = console.width >= NARROW
     table = Table(title=plain(f"cowopt {result.mode}: {result.data.source}"), show_header=False)
     table.add_column("figure", style="bold", overflow="fold")
-    table.add_column("value", justify="right", no_wrap=True, overflow="ignore")  # numbers are never cut
+    table.add_column("value", justify="right", no_wrap=True, overflow="fold")  # never wrapped at a comma
     if wide:
         table.add_column("note", overflow="fold")
     shown = {"status", "objective (weighted coverage)", "objective share", "troops", "cost_meur", "budget_meur",
              "violations", "unmet rules", "gap", "solve_seconds"}
+    said: set[str] = set()  # narrow: a note repeated row after row (the coverage shares) is said once
     for label, value, note in summary_rows(result):
         if label in shown or label.startswith("coverage share"):
-            note = "" if note == "share" else str(note)
+            note = "" if note == "share" or (not wide and note in said) else str(note)
+            said.add(note)
             value_text = plain(_format_figure(label, value, note))
             if wide:
                 table.add_row(plain(label), value_text, plain(note))
@@ -434,11 +436,11 @@ def _print_frontier(frontier, written, out=None) -> None:
     console = out or _console()
     wide = console.width >= NARROW
     groups = tuple((h,) for h in _NARROW_GROUPS_FLAT) if wide else _NARROW_GROUPS
-    table = Table(title="cowopt sweep")
+    table = Table(title="cowopt sweep", show_lines=not wide)  # stacked rows need lines between variants
     for group in groups:
         text_column = group[0] in ("scenario", "status")
         table.add_column("\n".join(group), justify="left" if text_column else "right",
-                         no_wrap=group[0] != "scenario", overflow="fold" if group[0] == "scenario" else "ignore")
+                         no_wrap=group[0] != "scenario", overflow="fold")
     for row in frontier.itertuples(index=False):
         cells = _frontier_cells(row)
         table.add_row(*(plain("\n".join(cells[h] for h in group)) for group in groups))

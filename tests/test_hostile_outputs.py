@@ -30,7 +30,7 @@ from cowopt.cli.terminal import clean, plain, say
 from cowopt.errors import InputError
 from cowopt.outputs import STAGE_PREFIX, clean_stale
 from cowopt.sensitivity import MAX_BUDGETS, parse_budgets
-from cowopt.sweep_report import SWEEP_FILES, chart_text, variant_folder, variant_folders
+from cowopt.sweep_report import SWEEP_FILES, chart_text, variant_folders
 
 INJECTION = "=cmd|' /C calc'!A0"
 
