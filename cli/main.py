@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 import time
 import traceback
@@ -17,14 +18,46 @@ from pathlib import Path
 import click
 
 from cowopt.cli.document import clean_for_json, emit, reserve_stdout, restore_stdout
+from cowopt.cli.terminal import NARROW, plain, say
+from cowopt.cli.terminal import console as _console
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
+MAX_THREADS_PER_CORE = 1  # more HiGHS threads or sweep processes than cores only slows every one down
 
 
-def _console():
-    from rich.console import Console
+class FiniteFloat(click.ParamType):
+    """A float within [low, high]; nan and inf are refused (click's FloatRange lets nan through)."""
 
-    return Console(stderr=True, highlight=False)
+    name = "float"
+
+    def __init__(self, low: float, high: float | None = None):
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{plain(value).plain[:40]!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if number < self.low or (self.high is not None and number > self.high):
+            upper = f" and at most {self.high:g}" if self.high is not None else ""
+            self.fail(f"{number:g} is out of range: expected at least {self.low:g}{upper}", param, ctx)
+        return number
+
+
+def _capped(option: str, asked: int | None) -> int | None:
+    """`asked` processes or threads, capped at the machine's cores (with a note on stderr)."""
+    cores = os.cpu_count() or 1
+    limit = cores * MAX_THREADS_PER_CORE
+    if asked is not None and asked > limit:
+        say(_console(), ("note: ", "yellow"), f"{option} {asked} is more than the {cores} core(s) of this machine; "
+            f"using {limit}")
+        return limit
+    return asked
 
 
 def handle_errors(command):
@@ -44,20 +77,23 @@ def handle_errors(command):
                 emit({"status": "invalid_input", "exit_code": EXIT_INPUT, "written": False,
                       "problems": [{"file": p.file, "sheet": p.sheet, "cell": p.cell, "message": p.message}
                                    for p in exc.problems]})
-            console.print(f"[bold red]{len(exc.problems)} problem(s) in the input; nothing was written:[/]")
+            say(console, (f"{len(exc.problems)} problem(s) in the input; nothing was written:", "bold red"))
             for problem in exc.problems:
-                console.print(f"  {problem}", markup=False, soft_wrap=True)
+                say(console, "  ", problem)
             sys.exit(EXIT_INPUT)
         except CowoptError as exc:
             if as_json:
                 emit({"status": "error", "exit_code": EXIT_INPUT, "written": False, "message": str(exc)})
-            console.print("[bold red]error:[/] ", end="")
-            console.print(str(exc), markup=False, soft_wrap=True)
+            say(console, ("error: ", "bold red"), exc)
             sys.exit(EXIT_INPUT)
         except KeyboardInterrupt:
+            import signal
+
+            # a further Ctrl-C while this is said must still end in 130, not in a traceback
+            signal.signal(signal.SIGINT, lambda signum, frame: os._exit(130))
             if as_json:
                 emit({"status": "interrupted", "exit_code": 130, "written": False})
-            console.print("[yellow]interrupted; no file was written[/]")
+            say(console, ("interrupted; no file was written", "yellow"))
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
@@ -66,7 +102,7 @@ def handle_errors(command):
                 emit({"status": "bug", "exit_code": EXIT_BUG, "written": False,
                       "message": f"{exc.__class__.__name__}: {exc}"})
             console.print("[bold red]internal error: this is a bug in cowopt, please report it with the details below[/]")
-            console.print(traceback.format_exc(limit=-3), markup=False)
+            console.print(plain(traceback.format_exc(limit=-3).replace("\t", "    ")))
             sys.exit(EXIT_BUG)
 
     return wrapper
@@ -132,7 +168,7 @@ def template(path: Path, force: bool, as_json: bool) -> None:
     write_template(path)
     if as_json:
         emit({"status": "written", "exit_code": EXIT_OK, "written": True, "template_file": str(path)})
-    _console().print(f"template written: {path}")
+    say(_console(), "template written: ", path)
 
 
 @main.command()
@@ -152,42 +188,45 @@ def validate(inputs: Path, as_json: bool) -> None:
         emit(report)
         return
     console = _console()
-    console.print(f"[green]{inputs.name} is valid[/]: {report['states']} states, {report['items']} item types, "
-                  f"{report['sites']} sites, {report['assets']} assets, {report['entry_points']} entry points, "
-                  f"{report['rules']} rules")
+    say(console, (inputs.name, "green"), (" is valid", "green"), f": {report['states']} states, {report['items']} item "
+        f"types, {report['sites']} sites, {report['assets']} assets, {report['entry_points']} entry points, "
+        f"{report['rules']} rules")
     for warning in data.warnings:
-        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
+        say(console, ("  warning: ", "yellow"), warning)
 
 
 def default_out_dir(inputs: Path) -> Path:
     return Path("outputs") / inputs.stem
 
 
-def _guard_outputs(out_dir: Path, protected: list[Path], names: list[str]) -> None:
-    """Never write over an input, nor over a file that Excel/LibreOffice holds open."""
-    from cowopt.errors import CowoptError
+def _guard_outputs(out_dir: Path, protected: list[Path | None], names: list[str]) -> None:
+    """Before any work: no output may overwrite an input (same path or inode) nor a file that
+    Excel/LibreOffice holds open; every such problem is listed (exit 2, nothing written)."""
+    from cowopt.outputs import check_targets
 
-    for name in names:
-        target = (out_dir / name).resolve()
-        for path in protected:
-            if path.exists() and target == path.resolve():
-                raise CowoptError(f"writing {out_dir / name} would overwrite the input {path}; choose another -o folder")
-        for lock in (out_dir / f"~${name}", out_dir / f".~lock.{name}#"):
-            if lock.exists():
-                raise CowoptError(f"{out_dir / name} is open in Excel or LibreOffice (lock file {lock.name}); "
-                                  "close it or choose another -o folder")
+    check_targets([out_dir / name for name in names], protected)
+
+
+def _plan_names(no_map: bool, map_format: str = "png") -> list[str]:
+    """The files solve and evaluate may write: the plan (or the diagnosis) and the map."""
+    return ["plan.xlsx", "diagnosis.xlsx"] + ([] if no_map else [f"map.{map_format}"])
 
 
 def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx", map_format: str = "png",
                    dpi: int | None = None, fixed_from: str | None = None) -> tuple[Path, Path | None]:
+    """The plan workbook and its map, written as one set (both or neither; see cowopt.outputs)."""
+    from cowopt.outputs import OutputSet
     from cowopt.report import write_plan_as
 
-    map_path = None
-    if not no_map:
-        from cowopt.plots import draw_map
+    with OutputSet() as outputs:
+        staged_map = None
+        if not no_map:
+            from cowopt.plots import draw_map
 
-        map_path = draw_map(result, out_dir / f"map.{map_format}", dpi=dpi)  # written atomically
-    return write_plan_as(result, out_dir / name, map_path, fixed_from), map_path
+            staged_map = draw_map(result, outputs.stage(out_dir / f"map.{map_format}"), dpi=dpi)
+        write_plan_as(result, outputs.stage(out_dir / name), staged_map if map_format == "png" else None, fixed_from)
+        outputs.commit()
+    return out_dir / name, (out_dir / f"map.{map_format}" if staged_map else None)
 
 
 def _progress():
@@ -200,9 +239,10 @@ def _progress():
 @main.command()
 @click.argument("inputs", type=click.Path(path_type=Path))
 @out_option
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds (overrides Settings time_limit_s).")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
-@click.option("--threads", type=click.IntRange(min=1), help="Threads for HiGHS's parallel tree search (default 1: serial search).")
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1), help="Seconds (overrides Settings time_limit_s).")
+@click.option("--mip-gap", type=FiniteFloat(0, 1), help="Relative gap (overrides Settings mip_gap).")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads for HiGHS's parallel tree search (default 1: serial "
+              "search; at most the number of cores).")
 @click.option("--fix", "fix_plan", type=click.Path(path_type=Path), help="Keep this plan's deployments (as minimums) and optimise the rest.")
 @click.option("--fix-exact", is_flag=True, help="With --fix: keep the plan's counts exactly, not as minimums.")
 @map_option
@@ -216,8 +256,8 @@ def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, 
     from cowopt.planfile import fixed_from_plan
 
     out_dir = out_dir or default_out_dir(inputs)
-    protected = [inputs] + ([fix_plan] if fix_plan else [])
-    _guard_outputs(out_dir, protected, ["plan.xlsx", "diagnosis.xlsx"])
+    _guard_outputs(out_dir, [inputs, fix_plan], _plan_names(no_map, map_format))
+    threads = _capped("--threads", threads)
     started = time.perf_counter()
     data = cowopt.load(inputs)
     read_seconds = time.perf_counter() - started
@@ -277,40 +317,50 @@ def _format_figure(label: str, value, note: str) -> str:
     return str(value)
 
 
-def _print_summary(result, written) -> None:
+def _print_summary(result, written, out=None) -> None:
+    """The main figures as a table; the notes go in a third column only on a wide terminal."""
     from rich.table import Table
 
     from cowopt.report import summary_rows
 
-    console = _console()
-    table = Table(title=f"cowopt {result.mode}: {result.data.source}", show_header=False)
-    table.add_column("figure", style="bold")
-    table.add_column("value", justify="right")
-    table.add_column("note")
+    console = out or _console()
+    wide = console.width >= NARROW
+    table = Table(title=plain(f"cowopt {result.mode}: {result.data.source}"), show_header=False)
+    table.add_column("figure", style="bold", overflow="fold")
+    table.add_column("value", justify="right", no_wrap=True, overflow="fold")  # never wrapped at a comma
+    if wide:
+        table.add_column("note", overflow="fold")
     shown = {"status", "objective (weighted coverage)", "objective share", "troops", "cost_meur", "budget_meur",
              "violations", "unmet rules", "gap", "solve_seconds", "independent check"}
+    said: set[str] = set()  # narrow: a note repeated row after row (the coverage shares) is said once
     for label, value, note in summary_rows(result):
         if label in shown or label.startswith("coverage share"):
-            note = "" if note == "share" else str(note)
             if label == "independent check" and value == "passed":
                 note = "plan re-scored apart from the model; hard constraints met"
-            table.add_row(label, _format_figure(label, value, note), note)
+            note = "" if note == "share" or (not wide and note in said) else str(note)
+            said.add(note)
+            value_text = plain(_format_figure(label, value, note))
+            if wide:
+                table.add_row(plain(label), value_text, plain(note))
+            else:  # narrow: the note goes under the figure's name
+                table.add_row(plain(f"{label}\n  {note}" if note and note != "s" else label), value_text)
     console.print(table)
     if result.score is not None:
         for violation in result.score.violations:
-            console.print(f"  [red]violation:[/] {violation}", markup=True, soft_wrap=True)
+            say(console, ("  violation: ", "red"), violation)
     for reason in result.diagnosis:
-        console.print(f"  [red]why:[/] {reason}", soft_wrap=True)
+        say(console, ("  why: ", "red"), reason)
     for warning in result.data.warnings:
-        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
+        say(console, ("  warning: ", "yellow"), warning)
     if written:
-        console.print(f"written: {written}")
+        say(console, "written: ", written)
 
 
 @main.command()
 @click.argument("inputs", type=click.Path(path_type=Path))
 @click.argument("plan", type=click.Path(path_type=Path))
-@out_option
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the evaluated plan.xlsx and map.png to this folder (no default: without -o nothing is written).")
 @map_option
 @click.option("--map-format", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True, help="map.png, map.pdf (page 2: what each site hosts) or map.svg.")
 @click.option("--dpi", type=click.IntRange(min=50, max=600), help="Resolution of map.png (default 100: 1400 x 1000 px; 300 for print).")
@@ -320,12 +370,12 @@ def evaluate(inputs, plan, out_dir, no_map, map_format, dpi, as_json) -> None:
     """Score a (hand-edited) PLAN workbook against INPUTS without optimising.
 
     Exit 0 if the plan meets every constraint, 3 if it violates any (each is listed).
-    With -o, writes the evaluated plan workbook there.
+    With -o DIR, writes the evaluated plan workbook (and its map) to DIR; without -o, writes nothing.
     """
     import cowopt
 
     if out_dir:
-        _guard_outputs(out_dir, [inputs, plan], ["plan.xlsx"])
+        _guard_outputs(out_dir, [inputs, plan], _plan_names(no_map, map_format))
     result = cowopt.evaluate(inputs, plan)
     written = map_path = None
     if out_dir:
@@ -339,10 +389,10 @@ def evaluate(inputs, plan, out_dir, no_map, map_format, dpi, as_json) -> None:
 @click.option("--scenarios", "scenario_list", is_flag=False, flag_value="*", default=None,
               help="Scenario names from the Scenarios sheet, comma-separated; alone: all of them.")
 @out_option
-@click.option("--workers", type=click.IntRange(min=1), help="Parallel local processes (default: number of cores).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel local processes (default and at most: number of cores).")
 @click.option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run the variants on a cluster.")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds per variant.")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap per variant.")
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1), help="Seconds per variant.")
+@click.option("--mip-gap", type=FiniteFloat(0, 1), help="Relative gap per variant.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the model for every budget (for comparison; slower).")
 @map_option
 @json_option
@@ -352,31 +402,42 @@ def sweep(inputs, budgets, scenario_list, out_dir, workers, scheduler, time_limi
     import cowopt
     from cowopt import scenarios as scenarios_mod
     from cowopt.errors import CowoptError
-    from cowopt.sensitivity import frontier_table, parse_budgets, plan_variants, run_variants
-    from cowopt.sweep_report import write_sweep
+    from cowopt.outputs import check_targets
+    from cowopt.sensitivity import check_scheduler, frontier_table, parse_budgets, plan_variants, run_variants
+    from cowopt.sweep_report import SWEEP_FILES, renamed_folders, sweep_targets, write_sweep
 
     if not budgets and scenario_list is None:
         raise CowoptError("give --budgets, --scenarios, or both")
     out_dir = out_dir or Path("outputs") / f"{inputs.stem}-sweep"
-    _guard_outputs(out_dir, [inputs], ["frontier.xlsx"])
+    # options first (cheap, all problems at once), then the outputs, before any solving
+    budget_list = parse_budgets(budgets) if budgets is not None else None
+    check_scheduler(scheduler)
+    workers = _capped("--workers", workers)
+    _guard_outputs(out_dir, [inputs], list(SWEEP_FILES))
     data = cowopt.load(inputs)
-    budget_list = parse_budgets(budgets) if budgets else None
     names = None
     if scenario_list is not None:
         names = scenarios_mod.names(data) if scenario_list == "*" else [n.strip() for n in scenario_list.split(",") if n.strip()]
         if not names:
             raise CowoptError(f"{inputs.name} has no Scenarios sheet rows; nothing to sweep")
     variants = plan_variants(data, budget_list, names)
+    check_targets(sweep_targets(out_dir, [v.name for v in variants], no_map), [inputs])
+    budget_notes = _budget_notes(data, budget_list, names)
+    console = _console()
+    for note in budget_notes + [f"variant '{name}' is written to folder {folder}/ (its cleaned name is taken by "
+                                "another variant)" for name, folder in renamed_folders([v.name for v in variants]).items()]:
+        say(console, ("note: ", "yellow"), note)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_console()) as bar:
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(bar_width=None), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task(f"solving {len(variants)} variants", total=len(variants))
         pairs = run_variants(data, variants, workers, scheduler, time_limit_s, mip_gap, rebuild,
-                             progress=lambda done, total, name: bar.update(task, completed=done, description=f"done: {name}"))
+                             progress=lambda done, total, name: bar.update(task, completed=done,
+                                                                           description=_short(f"done: {name}")))
         bar.update(task, description="writing the frontier and the plans")
         frontier = frontier_table(pairs)
-        written = write_sweep(frontier, pairs, out_dir, no_map=no_map)
+        written = write_sweep(frontier, pairs, out_dir, no_map=no_map, notes=budget_notes)
     if as_json:
         emit(frontier.to_json(orient="records", indent=2))
     else:
@@ -385,23 +446,58 @@ def sweep(inputs, budgets, scenario_list, out_dir, workers, scheduler, time_limi
     sys.exit(EXIT_NO_PLAN if failed else EXIT_OK)
 
 
-def _print_frontier(frontier, written) -> None:
+def _short(text: str, limit: int = 32) -> str:
+    """A progress description short enough to leave the counts whole on an 80-column terminal."""
+    text = plain(text).plain
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _budget_notes(data, budgets, names) -> list[str]:
+    """Say which budget wins when --budgets meets a scenario that sets its own budget_meur."""
+    if not budgets or not names or not len(data.scenarios):
+        return []
+    keys = data.scenarios["key"].astype(str).str.strip().str.lower()
+    own = [n for n in dict.fromkeys(names) if ((data.scenarios["scenario"] == n) & (keys == "budget_meur")).any()]
+    return [f"scenario '{n}' sets its own budget_meur (Scenarios sheet); --budgets wins: it is solved at each "
+            "of the --budgets instead" for n in own]
+
+
+def _frontier_cells(row) -> dict[str, str]:
+    def fmt(value, spec):
+        return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+    return {"scenario": row.scenario, "budget": fmt(row.budget_meur, ",.0f"), "status": row.status,
+            "coverage": fmt(getattr(row, "objective", None), ",.1f"),
+            "per M EUR": fmt(getattr(row, "marginal_per_meur", None), ".3f"),
+            "troops": fmt(getattr(row, "troops", None), ",.0f"), "cost": fmt(getattr(row, "cost_meur", None), ",.1f"),
+            "gap": fmt(getattr(row, "gap", None), ".1e"), "solve s": fmt(getattr(row, "solve_seconds", None), ".1f")}
+
+
+# on a narrow terminal, pairs of figures share a column, one above the other
+_NARROW_GROUPS = (("scenario", "budget"), ("status",), ("coverage", "per M EUR"), ("troops", "cost"), ("gap", "solve s"))
+
+
+def _print_frontier(frontier, written, out=None) -> None:
+    """The sweep table: one column per figure on a wide terminal, two figures per column below
+    NARROW columns; numbers are never wrapped nor cut (only scenario names fold)."""
     from rich.table import Table
 
-    table = Table(title="cowopt sweep")
-    headers = ("scenario", "budget", "status", "coverage", "per M EUR", "troops", "cost", "gap", "solve s")
-    for column in headers:
-        table.add_column(column, justify="left" if column in ("scenario", "status") else "right", no_wrap=True)
+    console = out or _console()
+    wide = console.width >= NARROW
+    groups = tuple((h,) for h in _NARROW_GROUPS_FLAT) if wide else _NARROW_GROUPS
+    table = Table(title="cowopt sweep", show_lines=not wide)  # stacked rows need lines between variants
+    for group in groups:
+        text_column = group[0] in ("scenario", "status")
+        table.add_column("\n".join(group), justify="left" if text_column else "right",
+                         no_wrap=group[0] != "scenario", overflow="fold")
     for row in frontier.itertuples(index=False):
-        def fmt(value, spec):
-            return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
-        table.add_row(row.scenario, fmt(row.budget_meur, ",.0f"), row.status, fmt(getattr(row, "objective", None), ",.1f"),
-                      fmt(getattr(row, "marginal_per_meur", None), ".3f"), fmt(getattr(row, "troops", None), ",.0f"),
-                      fmt(getattr(row, "cost_meur", None), ",.1f"), fmt(getattr(row, "gap", None), ".1e"),
-                      fmt(getattr(row, "solve_seconds", None), ".1f"))
-    console = _console()
+        cells = _frontier_cells(row)
+        table.add_row(*(plain("\n".join(cells[h] for h in group)) for group in groups))
     console.print(table)
-    console.print(f"written: {written}")
+    say(console, "written: ", written)
+
+
+_NARROW_GROUPS_FLAT = tuple(h for group in _NARROW_GROUPS for h in group)
 
 
 # ---------------------------------------------------------------------------- decisions (issue 16)
@@ -413,7 +509,7 @@ def _worst_table(title: str, frame, columns: list[tuple[str, str, str]]) -> None
     """A rich table of rows of `frame`: (column, header, format)."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=plain(title))
     for _, header, _ in columns:
         table.add_column(header, justify="left" if header in ("loss", "lever", "what") else "right")
     for row in frame.to_dict("records"):
@@ -422,7 +518,7 @@ def _worst_table(title: str, frame, columns: list[tuple[str, str, str]]) -> None
             value = row.get(column)
             missing = value is None or (isinstance(value, float) and math.isnan(value))
             cells.append("—" if missing else format(value, spec) if spec else str(value))
-        table.add_row(*cells)
+        table.add_row(*(plain(c) for c in cells))  # names from the inputs print literally
     _console().print(table)
 
 
@@ -478,21 +574,21 @@ def stress(inputs, plan, out_dir, pairs, max_pairs, replan, workers, as_json) ->
             columns.append(("replan_coverage", "replanned", ",.1f"))
         _worst_table(f"worst single losses (plan covers {report.baseline:,.1f} points)", worst, columns)
         for note in report.notes:
-            _console().print(f"  [yellow]note:[/] {note}", soft_wrap=True)
-        _console().print(f"written: {book} and {png}")
+            say(_console(), ("  note: ", "yellow"), note)
+        say(_console(), "written: ", f"{book} and {png}")
     sys.exit(EXIT_OK)
 
 
 @main.command()
 @click.argument("inputs", type=click.Path(path_type=Path))
 @out_option
-@click.option("--step", type=click.FloatRange(min=0.1, max=1000), default=10.0, show_default=True,
+@click.option("--step", type=FiniteFloat(0.1, 1000), default=10.0, show_default=True,
               help="One step up for budget, mission max, state caps and throughputs, in %.")
-@click.option("--buffer-step", "buffer_step_km", type=click.FloatRange(min=1), default=25.0, show_default=True,
+@click.option("--buffer-step", "buffer_step_km", type=FiniteFloat(1), default=25.0, show_default=True,
               help="One step down for frontline_buffer_km, in km.")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: cores).")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), help="Seconds per solve.")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap per solve (0: exact prices).")
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1), help="Seconds per solve.")
+@click.option("--mip-gap", type=FiniteFloat(0, 1), help="Relative gap per solve (0: exact prices).")
 @json_option
 @handle_errors
 def levers(inputs, out_dir, step, buffer_step_km, workers, time_limit_s, mip_gap, as_json) -> None:
@@ -530,7 +626,7 @@ def levers(inputs, out_dir, step, buffer_step_km, workers, time_limit_s, mip_gap
                  if not failed else f"the base problem has no plan: {base['status']} {base['note']}")
         _worst_table(title, report.table.head(15), [("lever", "lever", ""), ("relaxed_to", "relaxed to", ""),
                                                      ("objective_gain", "gain", ",.2f"), ("status", "status", "")])
-        _console().print(f"written: {book} and {png}")
+        say(_console(), "written: ", f"{book} and {png}")
     sys.exit(code)
 
 
@@ -554,9 +650,9 @@ def _percent(ctx, param, value):
 @click.option("--within", callback=_percent, default="5%", show_default=True,
               help="Each alternative's coverage at least (100 − P) % of the optimum's, e.g. 5%.")
 @out_option
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1), default=15.0, show_default=True,
               help="Seconds per alternative (the best plan found by then is kept).")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), default=0.01, show_default=True,
+@click.option("--mip-gap", type=FiniteFloat(0, 1), default=0.01, show_default=True,
               help="Relative gap per alternative (on its distance objective).")
 @map_option
 @json_option
@@ -570,7 +666,9 @@ def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, 
     from cowopt.decision_report import write_alternatives
 
     out_dir = out_dir or Path("outputs") / f"{inputs.stem}-alternatives"
-    _guard_outputs(out_dir, [inputs], ["alternatives.xlsx"])
+    folders = ["optimum"] + [f"alternative-{i}" for i in range(1, count + 1)]  # as decision_report writes them
+    _guard_outputs(out_dir, [inputs], ["alternatives.xlsx"] + [f"{f}/{name}" for f in folders
+                                                                for name in ["plan.xlsx"] + ([] if no_map else ["map.png"])])
     data = cowopt.load(inputs)
     spinner, progress = _progress()
     with spinner:
@@ -594,7 +692,7 @@ def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, 
                       ("share_of_optimum", "of optimum", ".1%"), ("cost_meur", "cost", ",.0f"),
                       ("states", "states", ","), ("distance_to_optimum", "differs from optimum", ","),
                       ("least_distance_to_earlier", "from earlier", ",.0f")])
-        _console().print(f"written: {book}")
+        say(_console(), "written: ", book)
     else:
         _finish(alts.optimum, None, None, False)
     sys.exit(code)
@@ -605,11 +703,11 @@ def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, 
 @click.option("--against", type=click.Choice(["site", "state", "entry"]), required=True,
               help="The kind of single loss to be robust against.")
 @out_option
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=45.0, show_default=True,
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1), default=45.0, show_default=True,
               help="Seconds for each of the two solves (the best robust plan found by then is kept).")
 @click.option("--method", type=click.Choice(["expanded", "rowgen"]), default="expanded", show_default=True,
               help="expanded: every loss in one MIP; rowgen: losses added one by one until the plan holds.")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1), help="Relative gap (overrides Settings mip_gap).")
+@click.option("--mip-gap", type=FiniteFloat(0, 1), help="Relative gap (overrides Settings mip_gap).")
 @map_option
 @json_option
 @handle_errors
@@ -623,7 +721,7 @@ def robust(inputs, against, out_dir, time_limit_s, method, mip_gap, no_map, as_j
     from cowopt.robust import solve_robust
 
     out_dir = out_dir or Path("outputs") / f"{inputs.stem}-robust-{against}"
-    _guard_outputs(out_dir, [inputs], ["robust.xlsx", "plan.xlsx"])
+    _guard_outputs(out_dir, [inputs], ["robust.xlsx", "plan.xlsx"] + ([] if no_map else ["map.png"]))
     data = cowopt.load(inputs)
     spinner, progress = _progress()
     with spinner:
@@ -657,9 +755,9 @@ def robust(inputs, against, out_dir, time_limit_s, method, mip_gap, no_map, as_j
             console.print(f"  price of robustness: {fmt(s['price_of_robustness'])} points of nominal coverage for "
                           f"{fmt(s['worst_case_gain'])} more in the worst case")
         for reason in list(result.nominal.diagnosis) + [r for r in result.robust.diagnosis if r not in result.nominal.diagnosis]:
-            console.print(f"  [red]why:[/] {reason}", soft_wrap=True)
+            say(console, ("  why: ", "red"), reason)
         if book:
-            console.print(f"written: {book}")
+            say(console, "written: ", book)
     sys.exit(code)
 
 

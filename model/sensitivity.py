@@ -40,30 +40,69 @@ class Variant:
         return self.scenario if self.budget_meur is None else f"{self.scenario}-budget-{self.budget_meur:g}"
 
 
+MAX_BUDGETS = 1000  # variants in one sweep, however they are given
+MAX_BUDGET_MEUR = 1e9  # 1,000 trillion EUR: anything above is a typing error, not a budget
+
+
 def parse_budgets(text: str) -> list[float]:
-    """'500,1000,2000' or '500:5000:500' (start:stop:step, stop included) -> budgets in M EUR."""
+    """'500,1000,2000' or '500:5000:500' (start:stop:step, stop included) -> budgets in M EUR.
+
+    Lists and ranges share the same limits: at most MAX_BUDGETS budgets, each a finite number
+    from 0 to MAX_BUDGET_MEUR; an empty list (",,,") is an error, not the base case."""
+    def problem(message: str) -> InputError:
+        return InputError([Problem("--budgets", None, None, message)])
+
+    def shown(part: str) -> str:
+        return part if len(part) <= 40 else part[:37] + "..."
+
     def number(part: str) -> float:
         try:
             value = float(part)
         except ValueError:
-            raise InputError([Problem("--budgets", None, None, f"'{part}' is not a number (M EUR)")]) from None
-        if not np.isfinite(value) or value < 0:
-            raise InputError([Problem("--budgets", None, None, f"'{part}' must be a budget ≥ 0 in M EUR")])
+            raise problem(f"'{shown(part)}' is not a number (M EUR)") from None
+        if not np.isfinite(value) or value < 0 or value > MAX_BUDGET_MEUR:
+            raise problem(f"'{shown(part)}' must be a budget from 0 to {MAX_BUDGET_MEUR:,.0f} M EUR")
         return value
 
-    text = text.strip()
+    text = str(text).strip()
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
-            raise InputError([Problem("--budgets", None, None, f"'{text}': expected START:STOP:STEP, e.g. 500:5000:500")])
+            raise problem(f"'{shown(text)}': expected START:STOP:STEP, e.g. 500:5000:500")
         start, stop, step = (number(p) for p in parts)
         if step <= 0 or stop < start:
-            raise InputError([Problem("--budgets", None, None, f"'{text}': need STEP > 0 and STOP ≥ START")])
-        count = int(np.floor((stop - start) / step + 1e-9)) + 1
-        if count > 1000:
-            raise InputError([Problem("--budgets", None, None, f"'{text}' gives {count} budgets; at most 1000")])
-        return [round(start + i * step, 9) for i in range(count)]
-    return sorted({number(p) for p in text.split(",") if p.strip()})
+            raise problem(f"'{shown(text)}': need STEP > 0 and STOP ≥ START")
+        steps = (stop - start) / step  # may be huge (0:1e9:1e-300): compared before any int()
+        if not np.isfinite(steps) or steps + 1 > MAX_BUDGETS + 1e-6:
+            many = f"{int(steps + 1e-9) + 1:,}" if steps < 1e12 else f"more than {MAX_BUDGETS:,}"
+            raise problem(f"'{shown(text)}' gives {many} budgets; at most {MAX_BUDGETS:,}")
+        count = int(np.floor(steps + 1e-9)) + 1
+        return sorted({round(start + i * step, 9) for i in range(count)})
+    parts = [p.strip() for p in text.split(",")]
+    if not any(parts):
+        raise problem(f"'{shown(text)}' holds no budget; give e.g. 500,1000,2000 or 500:5000:500")
+    budgets = sorted({number(p) for p in parts if p})
+    if len(budgets) > MAX_BUDGETS:
+        raise problem(f"{len(budgets):,} budgets given; at most {MAX_BUDGETS:,}")
+    return budgets
+
+
+def check_scheduler(address: str | None) -> None:
+    """A Dask scheduler address must be SCHEME://HOST:PORT (tcp, tls, ws, wss, ucx, inproc)."""
+    if address is None:
+        return
+    from urllib.parse import urlsplit
+
+    shown = address if len(address) <= 60 else address[:57] + "..."
+    try:
+        parts = urlsplit(address.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (parts is None or parts.scheme not in ("tcp", "tls", "ws", "wss", "ucx", "inproc") or not parts.hostname
+            or (parts.scheme != "inproc" and port is None) or parts.path not in ("", "/")):
+        raise InputError([Problem("--scheduler", None, None, f"'{shown}' is not a Dask scheduler address; "
+                                  "expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")])
 
 
 def plan_variants(data: InputData, budgets: list[float] | None, scenario_names: list[str] | None) -> list[Variant]:
@@ -172,9 +211,10 @@ def _executor(workers: int, scheduler: str | None):
             from distributed import Client
         except ImportError:
             raise CowoptError("--scheduler needs Dask distributed: pip install 'cowopt[dask]'") from None
+        check_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout="5s")
-        except (OSError, TimeoutError) as exc:
+        except Exception as exc:  # OSError, TimeoutError, or distributed's own errors for a bad address
             raise CowoptError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         return client.get_executor(), client
     if workers <= 1:

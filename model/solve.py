@@ -329,33 +329,80 @@ def _thread_options(threads: int | None) -> dict:
 
 def _run_stoppable(h) -> bool:
     """Run HiGHS; a first Ctrl-C asks it to stop at its next check and keep the best plan,
-    a second one quits at once. True if Ctrl-C was pressed.
+    a second one ends the process at once with status 130. True if Ctrl-C was pressed.
 
-    The signal handler can only be set in the main thread (a Dask worker runs tasks in other
-    threads: there HiGHS simply runs). highspy's own threaded solve() prints to stdout, which
-    --json output cannot have, and cancelling its thread from outside aborted the process.
+    Python runs a signal handler only when the main thread runs Python code, which during
+    h.run() is only inside a HiGHS callback: a second press was swallowed there and a first
+    one waited for the next MIP check. So the C-level handler's wakeup byte is read by a
+    watcher thread (HiGHS releases the GIL while it runs): it counts the presses at once,
+    and the interrupt flag is polled by the simplex and interior-point callbacks as well as
+    the MIP one. The signal handler can only be set in the main thread (a Dask worker runs
+    tasks in other threads: there HiGHS simply runs). highspy's own threaded solve() prints
+    to stdout, which --json output cannot have, and cancelling its thread from outside
+    aborted the process.
     """
     if threading.current_thread() is not threading.main_thread():
         h.run()
         return False
+    import os
+    import socket
+    import sys
+
+    def quit_now() -> None:
+        """The second Ctrl-C: give the terminal back its cursor (a spinner hides it), say so, exit 130."""
+        try:
+            if sys.stderr is not None and sys.stderr.isatty():
+                sys.stderr.write("\x1b[?25h")
+            sys.stderr.write("\nstopped by a second Ctrl-C; nothing was written\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(130)
+
     pressed: list[bool] = []
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
 
-    def on_sigint(signum, frame):
-        if pressed:
-            raise KeyboardInterrupt
-        pressed.append(True)
+    def watch() -> None:
+        while True:
+            try:
+                received = reader.recv(64)
+            except OSError:
+                return
+            if not received or 0 in received:  # closed, or the end-of-run byte below
+                return
+            for number in received:
+                if number != signal.SIGINT:
+                    continue
+                if pressed:
+                    quit_now()
+                pressed.append(True)
 
-    def check(event) -> None:  # HiGHS's MIP interrupt callback, polled during the search
+    def check(event) -> None:  # HiGHS's interrupt callbacks, polled during the search
         if pressed:
             event.data_in.user_interrupt = True
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    h.cbMipInterrupt.subscribe(check)
+    callbacks = [getattr(h, name) for name in ("cbMipInterrupt", "cbSimplexInterrupt", "cbIpmInterrupt")
+                 if hasattr(h, name)]
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)  # counted by the watcher
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    watcher = threading.Thread(target=watch, name="cowopt-ctrl-c", daemon=True)
+    watcher.start()
+    for callback in callbacks:
+        callback.subscribe(check)
     try:
         h.run()
     finally:
-        h.cbMipInterrupt.unsubscribe(check)
+        for callback in callbacks:
+            callback.unsubscribe(check)
+        signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous)
+        try:
+            writer.send(b"\0")
+        except OSError:
+            pass
+        watcher.join(timeout=1.0)
+        reader.close()
+        writer.close()
     return bool(pressed)
 
 
