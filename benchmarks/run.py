@@ -124,7 +124,7 @@ def _run_all(sizes: list[str], folder: Path, args) -> dict:
 
 def _environment(args) -> dict:
     import cowopt
-    from cowopt.solve import highs_version
+    from cowopt.optimise.solve import highs_version
 
     return {
         "date": dt.datetime.now().isoformat(timespec="seconds"),

@@ -161,7 +161,7 @@ def main() -> None:
 def template(path: Path, force: bool, as_json: bool) -> None:
     """Write an empty, annotated input workbook to PATH."""
     from cowopt.errors import CowoptError
-    from cowopt.template import write_template
+    from cowopt.workbook.template import write_template
 
     if path.exists() and not force:
         raise CowoptError(f"{path} exists; use --force to overwrite it")
@@ -202,7 +202,7 @@ def default_out_dir(inputs: Path) -> Path:
 def _guard_outputs(out_dir: Path, protected: list[Path | None], names: list[str]) -> None:
     """Before any work: no output may overwrite an input (same path or inode) nor a file that
     Excel/LibreOffice holds open; every such problem is listed (exit 2, nothing written)."""
-    from cowopt.outputs import check_targets
+    from cowopt.report.outputs import check_targets
 
     check_targets([out_dir / name for name in names], protected)
 
@@ -215,13 +215,13 @@ def _plan_names(no_map: bool, map_format: str = "png") -> list[str]:
 def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx", map_format: str = "png",
                    dpi: int | None = None, fixed_from: str | None = None) -> tuple[Path, Path | None]:
     """The plan workbook and its map, written as one set (both or neither; see cowopt.outputs)."""
-    from cowopt.outputs import OutputSet
-    from cowopt.report import write_plan_as
+    from cowopt.report.outputs import OutputSet
+    from cowopt.report.plan import write_plan_as
 
     with OutputSet() as outputs:
         staged_map = None
         if not no_map:
-            from cowopt.plots import draw_map
+            from cowopt.report.plots import draw_map
 
             staged_map = draw_map(result, outputs.stage(out_dir / f"map.{map_format}"), dpi=dpi)
         write_plan_as(result, outputs.stage(out_dir / name), staged_map if map_format == "png" else None, fixed_from)
@@ -253,7 +253,7 @@ def _progress():
 def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, no_map, map_format, dpi, as_json) -> None:
     """Optimise the allocation and write OUT/plan.xlsx (and map.png)."""
     import cowopt
-    from cowopt.planfile import fixed_from_plan
+    from cowopt.workbook.planfile import fixed_from_plan
 
     out_dir = out_dir or default_out_dir(inputs)
     _guard_outputs(out_dir, [inputs, fix_plan], _plan_names(no_map, map_format))
@@ -292,7 +292,7 @@ def _finish(result, written, map_path, as_json: bool) -> None:
 
 
 def exit_code(result) -> int:
-    from cowopt.solve import Status
+    from cowopt.optimise.solve import Status
 
     if result.mode == "evaluate":
         return EXIT_OK if result.score.feasible else EXIT_INFEASIBLE
@@ -321,7 +321,7 @@ def _print_summary(result, written, out=None) -> None:
     """The main figures as a table; the notes go in a third column only on a wide terminal."""
     from rich.table import Table
 
-    from cowopt.report import summary_rows
+    from cowopt.report.plan import summary_rows
 
     console = out or _console()
     wide = console.width >= NARROW
@@ -400,11 +400,11 @@ def evaluate(inputs, plan, out_dir, no_map, map_format, dpi, as_json) -> None:
 def sweep(inputs, budgets, scenario_list, out_dir, workers, scheduler, time_limit_s, mip_gap, rebuild, no_map, as_json) -> None:
     """Run budget variants and/or scenarios; write frontier.xlsx, frontier.png and each variant's plan."""
     import cowopt
-    from cowopt import scenarios as scenarios_mod
+    from cowopt.workbook import scenarios as scenarios_mod
     from cowopt.errors import CowoptError
-    from cowopt.outputs import check_targets
-    from cowopt.sensitivity import check_scheduler, frontier_table, parse_budgets, plan_variants, run_variants
-    from cowopt.sweep_report import SWEEP_FILES, renamed_folders, sweep_targets, write_sweep
+    from cowopt.report.outputs import check_targets
+    from cowopt.optimise.sensitivity import check_scheduler, frontier_table, parse_budgets, plan_variants, run_variants
+    from cowopt.report.sweep import SWEEP_FILES, renamed_folders, sweep_targets, write_sweep
 
     if not budgets and scenario_list is None:
         raise CowoptError("give --budgets, --scenarios, or both")
@@ -544,9 +544,9 @@ def stress(inputs, plan, out_dir, pairs, max_pairs, replan, workers, as_json) ->
     closes, a site is struck. Writes OUT/stress.xlsx and OUT/stress.png (default
     outputs/<input name>-stress/)."""
     import cowopt
-    from cowopt.decision_report import write_stress
-    from cowopt.planfile import read_plan
-    from cowopt.stress import stress as run_stress
+    from cowopt.report.decisions import write_stress
+    from cowopt.workbook.planfile import read_plan
+    from cowopt.scoring.stress import stress as run_stress
 
     out_dir = out_dir or Path("outputs") / f"{inputs.stem}-stress"
     _guard_outputs(out_dir, [inputs, plan], ["stress.xlsx", "stress.png"])
@@ -597,8 +597,8 @@ def levers(inputs, out_dir, step, buffer_step_km, workers, time_limit_s, mip_gap
     raised one step; each by a fresh solve. Writes OUT/levers.xlsx and OUT/levers.png
     (default outputs/<input name>-levers/)."""
     import cowopt
-    from cowopt.decision_report import write_levers
-    from cowopt.levers import price_levers
+    from cowopt.report.decisions import write_levers
+    from cowopt.decisions.levers import price_levers
 
     out_dir = out_dir or Path("outputs") / f"{inputs.stem}-levers"
     _guard_outputs(out_dir, [inputs], ["levers.xlsx", "levers.png"])
@@ -662,8 +662,8 @@ def alternatives(inputs, count, within, out_dir, time_limit_s, mip_gap, no_map, 
     Writes OUT/alternatives.xlsx and each plan's folder with plan.xlsx and map.png (default
     outputs/<input name>-alternatives/)."""
     import cowopt
-    from cowopt.alternatives import find_alternatives
-    from cowopt.decision_report import write_alternatives
+    from cowopt.decisions.alternatives import find_alternatives
+    from cowopt.report.decisions import write_alternatives
 
     out_dir = out_dir or Path("outputs") / f"{inputs.stem}-alternatives"
     folders = ["optimum"] + [f"alternative-{i}" for i in range(1, count + 1)]  # as decision_report writes them
@@ -717,8 +717,8 @@ def robust(inputs, against, out_dir, time_limit_s, method, mip_gap, no_map, as_j
     the price of robustness. Writes OUT/robust.xlsx and the robust plan's OUT/plan.xlsx and
     map.png (default outputs/<input name>-robust-<kind>/)."""
     import cowopt
-    from cowopt.decision_report import write_robust
-    from cowopt.robust import solve_robust
+    from cowopt.report.decisions import write_robust
+    from cowopt.decisions.robust import solve_robust
 
     out_dir = out_dir or Path("outputs") / f"{inputs.stem}-robust-{against}"
     _guard_outputs(out_dir, [inputs], ["robust.xlsx", "plan.xlsx"] + ([] if no_map else ["map.png"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cowopt import schema
+from cowopt.workbook import schema
 
 DOC = Path(__file__).resolve().parent / "workbook.md"
 BEGIN = "<!-- GENERATED from cowopt.schema by docs/build_workbook_doc.py: do not edit by hand -->"

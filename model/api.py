@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import candidates as candidates_mod
-from . import diagnose
-from .candidates import Candidates
-from .data import InputData, load
-from .errors import InputError, Problem
-from .evaluate import PlanScore, deployments_table, score
-from .formulation import ModelIndex, build_model, cost_tiebreak, split_deployments
-from .greedy import greedy_start, start_coverage
-from .solve import Solver, SolverOutcome, Status, highs_version
+from cowopt.optimise import candidates as candidates_mod
+from cowopt.optimise import diagnose
+from cowopt.optimise.candidates import Candidates
+from cowopt.workbook.data import InputData, load
+from cowopt.errors import InputError, Problem
+from cowopt.scoring.evaluate import PlanScore, deployments_table, score
+from cowopt.optimise.formulation import ModelIndex, build_model, cost_tiebreak, split_deployments
+from cowopt.optimise.greedy import greedy_start, start_coverage
+from cowopt.optimise.solve import Solver, SolverOutcome, Status, highs_version
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None] | None
@@ -240,7 +240,7 @@ def finish(data: InputData, cands: Candidates, index: ModelIndex, outcome: Solve
 
 def evaluate(inputs: InputData | str | Path, plan: pd.DataFrame | str | Path) -> PlanResult:
     """Score a (hand-edited) plan without optimising; violations are listed in `score.violations`."""
-    from .planfile import read_plan
+    from cowopt.workbook.planfile import read_plan
 
     started = time.perf_counter()
     data = load(inputs) if not isinstance(inputs, InputData) else inputs

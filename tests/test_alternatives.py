@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from support import tiny, write_inputs
 
 import cowopt
-from cowopt.alternatives import choices, find_alternatives, hamming
+from cowopt.decisions.alternatives import choices, find_alternatives, hamming
 from cowopt.cli.main import main
 
 

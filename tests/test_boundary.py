@@ -32,11 +32,11 @@ from xlsxwriter.exceptions import FileCreateError
 
 import cowopt
 from cowopt.cli.main import main
-from cowopt.template import write_template
-from cowopt.workbook import scan_sheets
+from cowopt.workbook.template import write_template
+from cowopt.workbook.files import scan_sheets
 
-solve_module = importlib.import_module("cowopt.solve")  # `cowopt.solve` the attribute is the API function
-report_module = importlib.import_module("cowopt.report")
+solve_module = importlib.import_module("cowopt.optimise.solve")  # `cowopt.solve` the attribute is the API function
+report_module = importlib.import_module("cowopt.report.plan")
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 # --------------------------------------------------------------------------- helpers
@@ -323,7 +323,7 @@ def test_a_folder_a_missing_file_and_a_truncated_file_are_refused(tmp_path: Path
 
 def test_zip_bomb_is_refused_from_its_declared_size_without_inflating(
         tmp_path: Path, tiny_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    container_module = importlib.import_module("cowopt.container")  # the zip checks live there
+    container_module = importlib.import_module("cowopt.workbook.container")  # the zip checks live there
     bomb = bomb_with(tmp_path / "bomb.xlsx", tiny_path, part_of(tiny_path, "Sites"), deflated_zeros(600), 600 << 20)
     assert bomb.stat().st_size < 1 << 20  # 600 MB of zeros in ~0.6 MB
     monkeypatch.setattr(container_module, "_inflate", lambda *a: pytest.fail("inflated a part"))

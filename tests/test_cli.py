@@ -233,7 +233,7 @@ def test_a_bug_exits_1_with_an_internal_error_message(tiny_path, tmp_path, monke
 
 
 def test_no_plan_in_time_exits_4_and_writes_nothing(tiny_path, tmp_path, monkeypatch):
-    from cowopt import candidates
+    from cowopt.optimise import candidates
 
     def out_of_time(data, **kwargs):
         return cowopt.PlanResult(data, candidates.build(data), cowopt.Status.NO_PLAN_IN_TIME,

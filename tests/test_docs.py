@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from cowopt import schema
+from cowopt.workbook import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -52,8 +52,8 @@ def test_model_doc_names_the_model_components(tiny_tables: dict) -> None:
     import pyomo.environ as pyo
 
     import cowopt
-    from cowopt import candidates
-    from cowopt.formulation import build_model
+    from cowopt.optimise import candidates
+    from cowopt.optimise.formulation import build_model
 
     tiny_tables["Rules"] = {"rule_id": ["r1"], "item": ["sam"], "min_count": [1], "hard": [0]}
     data = cowopt.from_tables(tiny_tables).with_settings(require_core_lead=1, mission_troops_min=100)

@@ -23,11 +23,13 @@ import pyomo.environ as pyo
 import pytest
 
 import cowopt
-from cowopt import candidates, diagnose, families
-from cowopt.evaluate import score
-from cowopt.families import Family, PlanFacts, Slack, Violation
-from cowopt.formulation import build_model
-from cowopt.greedy import greedy_start
+from cowopt.optimise import candidates
+from cowopt.optimise import diagnose
+from cowopt.optimise import families
+from cowopt.scoring.evaluate import score
+from cowopt.optimise.families import Family, PlanFacts, Slack, Violation
+from cowopt.optimise.formulation import build_model
+from cowopt.optimise.greedy import greedy_start
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 

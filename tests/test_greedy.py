@@ -7,12 +7,12 @@ import importlib
 import pytest
 
 import cowopt
-from cowopt import candidates
-from cowopt.evaluate import deployments_table, score
-from cowopt.formulation import build_model, split_deployments
-from cowopt.greedy import greedy_start, start_coverage
+from cowopt.optimise import candidates
+from cowopt.scoring.evaluate import deployments_table, score
+from cowopt.optimise.formulation import build_model, split_deployments
+from cowopt.optimise.greedy import greedy_start, start_coverage
 
-solve_module = importlib.import_module("cowopt.solve")  # `cowopt.solve` the attribute is the API function
+solve_module = importlib.import_module("cowopt.optimise.solve")  # `cowopt.solve` the attribute is the API function
 
 
 def _greedy_plan(data):

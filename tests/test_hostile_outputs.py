@@ -28,9 +28,9 @@ from cowopt.cli import main as cli_main
 from cowopt.cli.main import main
 from cowopt.cli.terminal import clean, plain, say
 from cowopt.errors import InputError
-from cowopt.outputs import STAGE_PREFIX, clean_stale
-from cowopt.sensitivity import MAX_BUDGETS, parse_budgets
-from cowopt.sweep_report import SWEEP_FILES, chart_text, variant_folders
+from cowopt.report.outputs import STAGE_PREFIX, clean_stale
+from cowopt.optimise.sensitivity import MAX_BUDGETS, parse_budgets
+from cowopt.report.sweep import SWEEP_FILES, chart_text, variant_folders
 
 INJECTION = "=cmd|' /C calc'!A0"
 
@@ -332,7 +332,7 @@ def test_threads_above_the_cores_are_capped_with_a_note(tmp_path, tiny_in, monke
 def test_workers_above_the_cores_are_capped_with_a_note(tmp_path, tiny_in, monkeypatch):
     monkeypatch.setattr(cli_main.os, "cpu_count", lambda: 1)
     seen = {}
-    import cowopt.sensitivity as sensitivity
+    import cowopt.optimise.sensitivity as sensitivity
 
     real = sensitivity.run_variants
 
@@ -356,7 +356,7 @@ def test_ctrl_c_while_writing_keeps_the_previous_outputs_as_a_set(tmp_path, tiny
     assert cli("solve", tiny_in, "-o", out).exit_code == 0
     # the same inputs draw the same bytes: the inode says whether a file was replaced
     before = {name: (os.stat(out / name).st_ino, digest(out / name)) for name in ("plan.xlsx", "map.png")}
-    import cowopt.report as report
+    import cowopt.report.plan as report
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -456,7 +456,7 @@ def test_every_figure_of_the_summary_is_whole(width, tiny_in):
     cli_main._print_summary(result, None, out=out)
     shown = out.export_text()
     assert "…" not in shown and max(len(line) for line in shown.splitlines()) <= width
-    from cowopt.report import summary_rows
+    from cowopt.report.plan import summary_rows
 
     for label, value, note in summary_rows(result):
         if label in ("objective (weighted coverage)", "troops", "cost_meur", "budget_meur", "gap"):

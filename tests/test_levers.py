@@ -16,7 +16,7 @@ from support import tiny, write_inputs
 
 import cowopt
 from cowopt.cli.main import main
-from cowopt.levers import price_levers
+from cowopt.decisions.levers import price_levers
 
 HOSPITALS_AT_S1 = {"rule_id": ["HOSP_S1"], "state": [""], "item": ["hospital"], "capability": [""],
                    "site_id": ["S1"], "region": [""], "min_count": [2], "max_count": [None], "hard": [1],
@@ -77,7 +77,7 @@ def test_cli_levers_writes_sheet_chart_and_json(tmp_path):
 
 
 def test_one_step_up_rounds_to_whole_troops_without_float_noise():
-    from cowopt.levers import _raised
+    from cowopt.decisions.levers import _raised
 
     assert (_raised(100, 0.10), _raised(200, 0.10), _raised(1000, 0.10), _raised(150, 0.10)) == (110, 220, 1100, 165)
     assert _raised(101, 0.10) == 112  # 111.1 rounds up

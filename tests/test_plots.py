@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 import cowopt
-from cowopt import plots
+from cowopt.report import plots
 from cowopt.geometry import EARTH_RADIUS_KM, distance_to_polylines_km, haversine_km
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
@@ -169,7 +169,7 @@ def test_crowded_labels_never_overlap():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from cowopt import maplayout
+    from cowopt.report import maplayout
 
     fig = Figure(figsize=(6, 4), dpi=100)
     FigureCanvasAgg(fig)
@@ -217,7 +217,7 @@ def test_example_map_labels_and_layers(example_result, tmp_path, monkeypatch):
 def test_default_title_is_scenario_and_date(example_result):
     import datetime as dt
 
-    from cowopt.maplayout import _title_text
+    from cowopt.report.maplayout import _title_text
 
     today = dt.date.today()
     assert _title_text(example_result, None) == f"Reassurance force plan: base scenario, {today.day} {today:%B %Y}"
@@ -227,7 +227,7 @@ def test_default_title_is_scenario_and_date(example_result):
 def test_occupied_area_from_the_frontline():
     """The example's contact line cuts off Crimea and Donetsk; Kyiv, Odesa, Kherson city (north
     of the Dnipro line), Kharkiv and Dnipro stay free. A line that stops short shades nothing."""
-    from cowopt import mapareas
+    from cowopt.report import mapareas
 
     data = cowopt.load(EXAMPLE)
     lon_axis, lat_axis, occupied = mapareas.occupied_mask(data.frontline, data.entry_points)

@@ -14,7 +14,7 @@ import pytest
 from support import tiny
 
 import cowopt
-from cowopt.risk import accepted_risk
+from cowopt.scoring.risk import accepted_risk
 
 PLAN = pd.DataFrame({"state": ["Aland", "Borduria"], "item": ["sam", "hospital"], "site_id": ["S1", "S2"],
                      "count": [1, 1]})

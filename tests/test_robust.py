@@ -18,7 +18,7 @@ from support import tiny, write_inputs
 
 import cowopt
 from cowopt.cli.main import main
-from cowopt.robust import solve_robust, worst_case
+from cowopt.decisions.robust import solve_robust, worst_case
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from support import tiny, write_inputs
 
 import cowopt
 from cowopt.cli.main import main
-from cowopt.sensitivity import run_sweep
-from cowopt.solve import Solver, Status
+from cowopt.optimise.sensitivity import run_sweep
+from cowopt.optimise.solve import Solver, Status
 
 FRONTIER = {0: 0.0, 200: 67.5, 400: 167.5, 600: 180.0, 800: 247.5, 1000: 247.5, 1200: 247.5}
 
@@ -85,8 +85,8 @@ def test_stale_columns_in_a_single_solve_are_solved_again_on_a_fresh_model(monke
     _stale_first_solution(monkeypatch)
     # a solver whose first run is stale: make the first run of the one instance happen at
     # budget 200, then ask for budget 400 on the same instance
-    from cowopt import candidates as candidates_mod
-    from cowopt.formulation import build_model
+    from cowopt.optimise import candidates as candidates_mod
+    from cowopt.optimise.formulation import build_model
 
     cands = candidates_mod.build(data)
     model, _ = build_model(data.with_settings(budget_meur=1200), cands)

@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import importlib, sys
-solve = importlib.import_module("cowopt.solve")
+solve = importlib.import_module("cowopt.optimise.solve")
 original = solve._run_stoppable
 
 def announced(h):

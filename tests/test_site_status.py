@@ -13,7 +13,7 @@ from support import haversine_km, write_inputs
 
 import cowopt
 from cowopt.cli.main import main
-from cowopt.report import site_status, sites_with_status, write_plan_as
+from cowopt.report.plan import site_status, sites_with_status, write_plan_as
 
 # Frontline at 46.0N (29.5..30.5E), entry point E1 at 50.0N 30.0E, max_route_km 2000,
 # circuity 1.0, buffer 50 km. Items: battalion needs 100 km, sam (here) 80 km, hospital 0 km
@@ -93,7 +93,7 @@ def test_used_site_that_breaks_a_rule(theatre):
     assert status["S2"] == ("used", f"500 troops, {_to_line_km(48.0, 30.0):,.0f} km from the contact line")
     assert status["S1"][0] == "used"
     # the evaluate map marks exactly that site with a red cross
-    from cowopt import plots
+    from cowopt.report import plots
 
     marked = plots._site_table(result)
     assert marked.index[marked["violates"]].tolist() == ["S3"]

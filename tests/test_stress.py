@@ -20,7 +20,7 @@ from support import tiny, write_inputs
 
 import cowopt
 from cowopt.cli.main import main
-from cowopt.stress import stress
+from cowopt.scoring.stress import stress
 
 PLAN = pd.DataFrame({"state": ["Aland", "Borduria", "Borduria"], "item": ["sam", "sam", "hospital"],
                      "site_id": ["S1", "S3", "S2"], "count": [1, 1, 2]})

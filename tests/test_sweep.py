@@ -25,7 +25,7 @@ from support import tiny, write_inputs
 import cowopt
 from cowopt.cli.main import main
 from cowopt.errors import InputError
-from cowopt.sensitivity import parse_budgets, plan_variants, run_sweep
+from cowopt.optimise.sensitivity import parse_budgets, plan_variants, run_sweep
 
 BUDGETS = "0:1200:200"
 FRONTIER = {0: 0.0, 200: 67.5, 400: 167.5, 600: 180.0, 800: 247.5, 1000: 247.5, 1200: 247.5}

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import cowopt
-from cowopt import schema
-from cowopt.template import INSTRUCTIONS, LISTS, write_template
+from cowopt.workbook import schema
+from cowopt.workbook.template import INSTRUCTIONS, LISTS, write_template
 
 TINY_OBJECTIVE = 247.5  # AD at S1 covers A1 (100), AD at S2 covers A2 (80); two hospitals at S2:
 # medical on A2 (80 * 0.5 * 1 + 80 * 0.5 * 0.5 = 60) and on A4 (10 * 0.5 * (1 + 0.5) = 7.5).

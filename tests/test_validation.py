@@ -20,7 +20,7 @@ from openpyxl.styles import PatternFill
 
 import cowopt
 from cowopt.errors import Problem
-from cowopt.template import write_template
+from cowopt.workbook.template import write_template
 
 FORMULA_MESSAGE = re.compile(r"\w+ holds a formula with no saved value \(the file was written by a tool that "
                              r"does not calculate\); open and save it in Excel or LibreOffice")

@@ -1,0 +1,535 @@
+"""Validated input data: every problem in a workbook found at once, by cell.
+
+`load(path)` reads a workbook, `from_tables(dict)` takes in-memory tables; both run the same
+checks and return an `InputData` whose tables are typed pandas DataFrames. Nothing here edits
+the planner's data: wrong cells become `Problem`s, odd but usable ones become warnings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cowopt.workbook import schema
+from cowopt.errors import InputError, Problem
+from cowopt.workbook.schema import AIR_DEFENCE, BALLISTIC_DEFENCE, FLAG, ID, INT, LIST, TEXT, Column, Sheet
+from cowopt.workbook.files import (RawSheet, column_letter, normalise_header, normalise_text, read_sheets, sha256_of,
+                       sheet_key, sheets_from_tables)
+
+
+@dataclass(frozen=True)
+class InputData:
+    """Everything the model needs, validated. Tables are indexed by their identifiers."""
+
+    source: str
+    sha256: str
+    settings: dict
+    states: pd.DataFrame  # index state: core, eligible, max_troops, combat_allowed
+    items: pd.DataFrame  # index item: kind, capabilities, troops, cost_meur, combat, radius_km, ...
+    inventory: pd.DataFrame  # state, item, available
+    sites: pd.DataFrame  # index site_id
+    assets: pd.DataFrame  # index asset_id (the Infrastructure sheet)
+    weights: pd.DataFrame  # category, capability, weight
+    entry_points: pd.DataFrame  # index entry_id
+    frontline: pd.DataFrame  # line_id, seq, lat, lon (sorted)
+    routes: pd.DataFrame  # entry_id, site_id, distance_km
+    rules: pd.DataFrame  # index rule_id
+    scenarios: pd.DataFrame  # scenario, key, value (+ row for messages)
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def capabilities(self) -> list[str]:
+        found = sorted({c for caps in self.items["capabilities"] for c in caps})
+        return found
+
+    @property
+    def level_weights(self) -> list[float]:
+        return list(self.settings["coverage_level_weights"])
+
+    def replace(self, **changes) -> InputData:
+        return dataclasses.replace(self, **changes)
+
+    def with_settings(self, **overrides) -> InputData:
+        settings = dict(self.settings)
+        settings.update({k: v for k, v in overrides.items() if v is not None})
+        return dataclasses.replace(self, settings=settings)
+
+
+def load(path: str | Path) -> InputData:
+    """Read and validate an input workbook; raises InputError listing every problem."""
+    path = Path(path)
+    sheets = read_sheets(path)
+    return validate(sheets, path.name, sha256_of(path))
+
+
+def from_tables(tables: dict, source: str = "<tables>") -> InputData:
+    """Validate in-memory tables (sheet name -> DataFrame or dict of columns)."""
+    return validate(sheets_from_tables(tables), source, "")
+
+
+# --------------------------------------------------------------------------- cells
+
+
+class _Collector:
+    """Gathers problems for one file, so that all of them are reported together."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        self.bad_cells: set[tuple[str, int, str]] = set()  # (sheet, row, column) already reported
+
+    def add(self, sheet: str | None, cell: str | None, message: str) -> None:
+        self.problems.append(Problem(self.file, sheet, cell, message))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+_READABLE_LIMIT = 1e16  # beyond this a number is shown as 1e+308, never as its 309 digits
+_LONG_TEXT = 80  # characters of a cell's text quoted in a message
+
+
+def _describe(value: object) -> str:
+    """A cell's value as the planner would recognise it, in a message of reasonable length."""
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN (not a number)"
+    if isinstance(value, float) and math.isinf(value):
+        return f"{'-' if value < 0 else ''}inf (infinity)"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= _READABLE_LIMIT:
+        try:
+            return f"{value:.6g}"
+        except OverflowError:  # an int beyond any float (in-memory tables only); str() might refuse it too
+            sign = "negative " if value < 0 else ""
+            return f"a {sign}number of about {int(abs(value).bit_length() * 0.30103) + 1:,} digits"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # the planner typed 2, the reader saw 2.0
+    if isinstance(value, str):
+        if len(value) > _LONG_TEXT:
+            return f'"{value[:_LONG_TEXT - 20]}…" ({len(value):,} characters)'
+        return f'"{value}"'
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return f"a date/time ({value})"
+    if isinstance(value, dt.timedelta):
+        return f"a duration ({value})"
+    return repr(value)
+
+
+def _blank(value: object) -> bool:
+    """Empty cell: None, blank text, or NaN (pandas 3 stores a missing text cell as NaN)."""
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _to_number(value: object) -> float | None:
+    """A real number from a number cell or from text such as ' 1 000 ', '12.5', '40%'."""
+    if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond any float (from in-memory tables): as big as it gets
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, str):
+        text = normalise_text(value).strip()
+        text = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("_", "")
+        scale = 1.0
+        if text.endswith("%"):
+            text, scale = text[:-1], 0.01
+        try:
+            return float(text) * scale
+        except ValueError:
+            return None
+    return None
+
+
+_TRUE = {"1", "true", "yes", "y", "x", "wahr", "vrai", "oui"}
+_FALSE = {"0", "false", "no", "n", "falsch", "faux", "non"}
+
+
+def convert_cell(value: object, column: Column) -> tuple[object, str | None]:
+    """(converted value, None) or (None, what is wrong). Blank cells are handled by the caller."""
+    kind = column.kind
+    if isinstance(value, float) and not math.isfinite(value):
+        # a number cell whose stored XML is NaN or INF: no spreadsheet writes it, no planner means it
+        return None, f"must be {column.expected}, got {_describe(value)}"
+    if kind in (ID, TEXT, LIST):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a numeric cell holding an id such as 7
+        if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+            return None, f"must be {column.expected}, got {_describe(value)}"
+        if isinstance(value, int) and value.bit_length() > 4000:  # str() refuses ints this long
+            return None, f"must be {column.expected}, got {_describe(value)}"
+        text = normalise_text(value).strip()  # NFC: identifiers typed two ways still match
+        if kind == LIST:
+            return tuple(part.strip() for part in text.split(",") if part.strip()), None
+        return text, None
+    if kind == FLAG:
+        if isinstance(value, bool):
+            return int(value), None
+        number = _to_number(value)
+        if number is not None and number in (0.0, 1.0):
+            return int(number), None
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return int(value.strip().lower() in _TRUE), None
+        return None, f"must be 0 or 1, got {_describe(value)}"
+    number = _to_number(value)
+    if number is None or math.isnan(number) or math.isinf(number):
+        return None, f"must be {column.expected}, got {_describe(value)}"
+    if kind == INT:
+        if not float(number).is_integer():
+            return None, f"must be {column.expected}, got {_describe(value)}"
+        number = int(number)
+    if (column.minimum is not None and number < column.minimum) or (
+        column.maximum is not None and number > column.maximum
+    ):
+        return None, f"must be {column.expected}, got {_describe(value)}"
+    return number, None
+
+
+_TYPED_BY_KEY = {("Settings", "value"), ("Scenarios", "value")}  # text columns whose kind the row's key gives
+
+
+def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.DataFrame:
+    """Typed rows of one sheet; a `_row` column keeps the Excel row for later messages."""
+    name = raw.name
+    columns = ["excel_row", *[c.name for c in sheet_spec.columns]]
+    _check_header(sheet_spec, raw, errors)
+    missing = [c.name for c in sheet_spec.columns if c.required and c.name not in raw.columns]
+    if missing and _header_further_down(sheet_spec, raw, errors):
+        return pd.DataFrame(columns=columns)  # the rows below a misplaced header are not records
+    for column in missing:
+        errors.add(name, str(raw.header_row), f"column '{column}' is missing from the header row (expected columns: "
+                   + ", ".join(c.name for c in sheet_spec.columns) + ")")
+    records = []
+    for number, values in raw.rows:
+        record: dict[str, object] = {"excel_row": number}
+        for column in sheet_spec.columns:
+            if column.name not in raw.columns:
+                record[column.name] = column.default
+                continue
+            cell = raw.cell(number, column.name)
+            if cell in raw.uncached_formulas:
+                errors.add(name, cell, f"{column.name} holds a formula with no saved value (the file was written by a "
+                           "tool that does not calculate); open and save it in Excel or LibreOffice")
+                record[column.name] = None
+                continue
+            value = raw.value(values, column.name)
+            if cell in raw.merged_cells:  # blank because of a merge, which is reported once, by range
+                record[column.name] = column.default
+                continue
+            if isinstance(value, float) and not math.isfinite(value) and (name, column.name) in _TYPED_BY_KEY:
+                record[column.name] = value  # checked against its key's kind (parse_setting, scenarios)
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                # a stored NaN or INF is not an empty cell: never read as blank, 0 or the default
+                errors.add(name, cell, f"{column.name} must be {column.expected}, got {_describe(value)}")
+                errors.bad_cells.add((name, number, column.name))
+                record[column.name] = None
+                continue
+            if _blank(value):
+                if column.required:
+                    errors.add(name, cell, f"{column.name} is blank; expected {column.expected}")
+                record[column.name] = column.default
+                continue
+            converted, wrong = convert_cell(value, column)
+            if wrong:
+                errors.add(name, cell, f"{column.name} {wrong}")
+                errors.bad_cells.add((name, number, column.name))
+            record[column.name] = converted
+        records.append(record)
+    # object columns where a stored NaN must stay apart from a blank (which would become NaN too)
+    typed_by_key = any(sheet == sheet_spec.name for sheet, _ in _TYPED_BY_KEY)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    if typed_by_key:
+        frame = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns},
+                             columns=columns)
+    _check_unique(sheet_spec, raw, frame, errors)
+    return frame
+
+
+def _check_header(spec: Sheet, raw: RawSheet, errors: _Collector) -> None:
+    """A contract column written twice is ambiguous (an error); an unknown column close to a
+    contract one is most likely a typo whose values would be ignored (a warning)."""
+    import difflib
+
+    known = [c.name for c in spec.columns]
+    for key, indices in raw.duplicate_columns.items():
+        if key in known:
+            cells = " and ".join(f"{column_letter(i)}{raw.header_row}" for i in indices)
+            errors.add(raw.name, f"{column_letter(indices[1])}{raw.header_row}",
+                       f"column '{key}' appears {len(indices)} times in the header row ({cells}; names are compared "
+                       "ignoring case and spaces); keep one and rename or delete the others")
+    for key, index in raw.columns.items():
+        if key in known:
+            continue
+        hint = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        if hint:
+            errors.warn(f"{raw.name}!{column_letter(index)}{raw.header_row}: column '{key}' is not one cowopt reads, "
+                        f"so its values are ignored (did you mean '{hint[0]}'?)")
+
+
+_HEADER_SEARCH_ROWS = 20  # how far below the first non-empty row a misplaced header is looked for
+
+
+def _header_further_down(spec: Sheet, raw: RawSheet, errors: _Collector) -> bool:
+    """When a title or note stands above the header, say so (one problem, not one per column)."""
+    wanted = {c.name for c in spec.columns if c.required}
+    for number, values in raw.rows[:_HEADER_SEARCH_ROWS]:
+        names = {normalise_header(v) for v in values if not _blank(v)}
+        if wanted <= names:
+            above = ", ".join(f"'{k}'" for k in list(raw.columns)[:3]) or "nothing"
+            errors.add(raw.name, str(raw.header_row),
+                       f"the column names ({', '.join(c.name for c in spec.columns if c.name in names)}) are in row "
+                       f"{number}, but the header must be the first row with content: row {raw.header_row} holds "
+                       f"{above}; delete the rows above the header (titles and notes belong on another sheet)")
+            return True
+    return False
+
+
+def _check_unique(spec: Sheet, raw: RawSheet, frame: pd.DataFrame, errors: _Collector) -> None:
+    if not spec.key or frame.empty or any(k not in raw.columns for k in spec.key):
+        return
+    # Settings keys are looked up ignoring case and spaces, so they must be unique that way too
+    fold = normalise_header if spec.name == "Settings" else (lambda value: value)
+    seen: dict[tuple, tuple[int, tuple]] = {}
+    for record in frame.itertuples(index=False):
+        key = tuple(getattr(record, k) for k in spec.key)
+        if any(v is None for v in key):
+            continue
+        folded = tuple(fold(v) for v in key)
+        if folded not in seen:
+            seen[folded] = (record.excel_row, key)
+            continue
+        first_row, first_key = seen[folded]
+        what = f"{' + '.join(spec.key)} {'/'.join(map(str, key))}"
+        if first_key == key:
+            message = f"{what} repeats row {first_row}; each must be unique"
+        else:
+            message = (f"{what} repeats {'/'.join(map(str, first_key))} of row {first_row} (compared ignoring case "
+                       "and spaces); keep one of the two rows")
+        errors.add(raw.name, raw.cell(record.excel_row, spec.key[-1]), message)
+
+
+# --------------------------------------------------------------------------- sheets
+
+
+def _find_sheet(sheets: dict[str, RawSheet], name: str, errors: _Collector) -> RawSheet | None:
+    """Sheet names match ignoring case, spaces and underscores; two that match are an error."""
+    matches = [s for key, s in sheets.items() if sheet_key(key) == sheet_key(name)]
+    if len(matches) > 1:
+        listed = " and ".join(f"'{s.name}'" for s in matches)
+        errors.add(name, None, f"sheets {listed} both match the {name} sheet (sheet names are compared ignoring "
+                   "case and spaces); rename or delete all but one")
+    return matches[0] if matches else None
+
+
+def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector) -> dict:
+    settings = {s.key: s.default for s in schema.SETTINGS}
+    given, cells = {}, {}
+    for record in frame.itertuples(index=False):
+        if _blank(record.key) or not isinstance(record.key, str):
+            continue
+        key = normalise_header(record.key)
+        spec = schema.SETTINGS_BY_KEY.get(key)
+        cell = raw.cell(record.excel_row, "value") if raw is not None and "value" in raw.columns else None
+        if spec is None:
+            hint = _closest(key, set(schema.SETTINGS_BY_KEY))
+            errors.warn(f"Settings: key '{record.key}' (row {record.excel_row}) is not one cowopt knows; ignored"
+                        + (f" (did you mean '{hint}'?)" if hint else ""))
+            continue
+        given[key] = True
+        cells[key] = cell
+        value, wrong = parse_setting(spec, record.value)
+        if wrong:
+            errors.add("Settings", cell, f"{key} {wrong}")
+        else:
+            settings[key] = value
+    for spec in schema.SETTINGS:
+        if spec.required and not given.get(spec.key):
+            errors.add("Settings", None, f"key '{spec.key}' is missing; expected a row with key {spec.key} "
+                       f"and a value in {spec.unit} ({spec.description})")
+    settings["_cells"] = cells  # where each key was given, for cross-key messages; dropped later
+    return settings
+
+
+def parse_setting(spec: schema.Setting, value: object) -> tuple[object, str | None]:
+    """A Settings value converted by its kind; also used by scenarios and the CLI."""
+    if _blank(value) and not isinstance(value, float):  # a stored NaN is not blank: convert_cell refuses it
+        if spec.required or spec.default is None:
+            return None, f"is blank; expected {Column(spec.key, spec.kind, '', minimum=spec.minimum, maximum=spec.maximum).expected}"
+        return spec.default, None
+    if spec.key == "coverage_level_weights":
+        parts = [p for p in str(value).replace(";", ",").split(",") if p.strip()]
+        numbers = [_to_number(p) for p in parts]
+        if not numbers or any(n is None or not (0 < n <= 1e6) for n in numbers):
+            return None, f"must be comma-separated positive weights such as '1,0.5', got {_describe(value)}"
+        if any(b > a for a, b in zip(numbers, numbers[1:])):
+            return None, f"weights must not increase from one level to the next, got {_describe(value)}"
+        return tuple(float(n) for n in numbers), None
+    column = Column(spec.key, spec.kind, spec.description, minimum=spec.minimum, maximum=spec.maximum)
+    return convert_cell(value, column)
+
+
+def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData:
+    """All checks; raises InputError with every problem, or returns InputData."""
+    errors = _Collector(source)
+    tables: dict[str, pd.DataFrame] = {}
+    raws: dict[str, RawSheet] = {}
+    for spec in schema.SHEETS:
+        raw = _find_sheet(sheets, spec.name, errors)
+        if raw is None:
+            if spec.required:
+                errors.add(spec.name, None, f"sheet '{spec.name}' is missing; expected columns: "
+                           + ", ".join(c.name for c in spec.columns))
+            raw = RawSheet(spec.name, {c.name: i for i, c in enumerate(spec.columns)}, [])
+        raw.name = spec.name if sheet_key(raw.name) == sheet_key(spec.name) else raw.name
+        raws[spec.name] = raw
+        errors.problems += raw.problems
+        tables[spec.name] = _read_table(spec, raw, errors)
+    settings = _read_settings(tables["Settings"], raws["Settings"], errors)
+    items = _items(tables["UnitTypes"], tables["AirDefenceTypes"], raws, errors)
+    _check_references(tables, raws, items, errors)
+    _check_consistency(tables, raws, settings, items, errors)
+    from cowopt.workbook import places
+    from cowopt.workbook import scenarios
+
+    places.check(tables, raws, errors)
+    # Scenarios are checked in the same pass: a bad cell elsewhere must not hide a bad scenario row
+    tables["Scenarios"] = scenarios.with_cells(tables["Scenarios"], raws["Scenarios"])
+    known_items = set(items["item"].dropna()) if not items.empty else set()
+    errors.problems += scenarios.check_rows(tables["Scenarios"], set(tables["States"]["state"].dropna()),
+                                            known_items, source)
+    if errors.problems:
+        raise InputError(errors.problems)
+    settings.pop("_cells", None)
+    return _assemble(source, sha256, settings, tables, items, tuple(errors.warnings))
+
+
+def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector) -> pd.DataFrame:
+    """Unit types and air-defence types as one table of items with capabilities."""
+    rows = []
+    for r in units.itertuples(index=False):
+        rows.append(dict(item=r.unit_type, kind="unit", capabilities=tuple(r.capability or ()),
+                         troops=r.troops, cost_meur=r.cost_meur, combat=r.combat, radius_km=r.radius_km,
+                         min_frontline_km=r.min_frontline_km, needs_airfield=r.needs_airfield,
+                         needs_port=r.needs_port, _sheet="UnitTypes", _row=r.excel_row))
+    for r in defences.itertuples(index=False):
+        caps = (AIR_DEFENCE, BALLISTIC_DEFENCE) if r.ballistic_capable else (AIR_DEFENCE,)
+        rows.append(dict(item=r.ad_type, kind="air_defence", capabilities=caps, troops=r.crew,
+                         cost_meur=r.cost_meur, combat=0, radius_km=r.range_km,
+                         min_frontline_km=r.min_frontline_km, needs_airfield=0, needs_port=0,
+                         _sheet="AirDefenceTypes", _row=r.excel_row))
+    unit_rows = {row["item"]: row["_row"] for row in rows if row["_sheet"] == "UnitTypes" and not _blank(row["item"])}
+    for row in rows:  # a clash is reported at the unit_type, naming the ad_type's row
+        if row["_sheet"] != "AirDefenceTypes" or _blank(row["item"]) or row["item"] not in unit_rows:
+            continue
+        raw = raws["UnitTypes"]
+        errors.add("UnitTypes", raw.cell(unit_rows[row["item"]], "unit_type") if "unit_type" in raw.columns else None,
+                   f"'{row['item']}' is both a unit_type and an ad_type (AirDefenceTypes row {row['_row']}); "
+                   "item names must be unique")
+    return pd.DataFrame(rows)
+
+
+def _check_references(tables, raws, items: pd.DataFrame, errors: _Collector) -> None:
+    known = {
+        "States.state": set(tables["States"]["state"].dropna()),
+        "Items": set(items["item"].dropna()) if not items.empty else set(),
+        "Capabilities": {c for caps in items.get("capabilities", []) for c in caps},
+        "Sites.site_id": set(tables["Sites"]["site_id"].dropna()),
+        "Sites.region": set(tables["Sites"]["region"].dropna()) - {""},
+        "EntryPoints.entry_id": set(tables["EntryPoints"]["entry_id"].dropna()),
+    }
+    what = {"Items": "a unit_type or ad_type", "Capabilities": "a capability of some item"}
+    for spec in schema.SHEETS:
+        frame, raw = tables[spec.name], raws[spec.name]
+        for column in spec.columns:
+            if not column.references or column.name not in raw.columns:
+                continue
+            allowed = known[column.references]
+            for record in frame.itertuples(index=False):
+                value = getattr(record, column.name)
+                if _blank(value) or value in allowed:
+                    continue
+                expected = what.get(column.references, column.references.replace(".", " "))
+                hint = _closest(value, allowed)
+                errors.add(spec.name, raw.cell(record.excel_row, column.name),
+                           f"{column.name} '{value}' is not {expected} listed in the workbook"
+                           + (f" (did you mean '{hint}'?)" if hint else ""))
+
+
+def _closest(value: str, allowed: set) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def _check_consistency(tables, raws, settings, items: pd.DataFrame, errors: _Collector) -> None:
+    lo, hi = settings.get("mission_troops_min"), settings.get("mission_troops_max")
+    if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+        errors.add("Settings", settings.get("_cells", {}).get("mission_troops_min"),
+                   f"mission_troops_min ({lo}) is larger than mission_troops_max ({hi})")
+    rules, raw = tables["Rules"], raws["Rules"]
+    for column in ("min_count", "max_count", "penalty"):  # blank counts may arrive as NaN
+        rules[column] = pd.Series([None if _blank(v) else v for v in rules[column]], index=rules.index, dtype=object)
+    for r in rules.itertuples(index=False):
+        if {("Rules", r.excel_row, c) for c in ("min_count", "max_count")} & errors.bad_cells:
+            continue  # a count already reported as wrong: comparing it would only repeat that
+        if r.min_count is None and r.max_count is None:
+            errors.add("Rules", raw.cell(r.excel_row, "min_count") if "min_count" in raw.columns else None,
+                       f"rule {r.rule_id} has neither min_count nor max_count; give at least one")
+        elif r.min_count is not None and r.max_count is not None and r.min_count > r.max_count:
+            errors.add("Rules", raw.cell(r.excel_row, "max_count"),
+                       f"rule {r.rule_id}: max_count {r.max_count} is below min_count {r.min_count}")
+    if items.empty:
+        errors.add("UnitTypes", None, "UnitTypes and AirDefenceTypes are both empty; expected at least one unit "
+                   "type or air-defence type (a row in either sheet)")
+    if tables["EntryPoints"].empty:
+        errors.add("EntryPoints", None, "no entry point; forces need at least one way in")
+    if tables["Sites"].empty:
+        errors.add("Sites", None, "no site; expected at least one candidate site")
+    categories = set(tables["CapabilityWeights"]["category"].dropna())
+    for cat in sorted(set(tables["Infrastructure"]["category"].dropna()) - categories):
+        errors.warn(f"Infrastructure: category '{cat}' has no row in CapabilityWeights, so its assets count for nothing")
+    provided = {c for caps in items.get("capabilities", []) for c in caps}
+    for cap in sorted(set(tables["CapabilityWeights"]["capability"].dropna()) - provided):
+        errors.warn(f"CapabilityWeights: capability '{cap}' is provided by no unit or air-defence type")
+    if tables["Frontline"].empty:
+        errors.warn("Frontline: no contact line given, so the frontline restriction does nothing")
+
+
+def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
+    def clean(frame: pd.DataFrame, index: str | None = None) -> pd.DataFrame:
+        frame = frame.reset_index(drop=True)
+        return frame.set_index(index, drop=False) if index else frame
+
+    items = items.drop(columns=["_sheet", "_row"]).set_index("item", drop=False)
+    for column in ("troops", "combat", "needs_airfield", "needs_port"):
+        items[column] = items[column].astype(int)
+    for column in ("cost_meur", "radius_km", "min_frontline_km"):
+        items[column] = items[column].astype(float)
+    frontline = tables["Frontline"].sort_values(["line_id", "seq"]).reset_index(drop=True)
+    return InputData(
+        source=source,
+        sha256=sha256,
+        settings=settings,
+        states=clean(tables["States"], "state"),
+        items=items,
+        inventory=clean(tables["Inventory"]),
+        sites=clean(tables["Sites"], "site_id"),
+        assets=clean(tables["Infrastructure"], "asset_id"),
+        weights=clean(tables["CapabilityWeights"]),
+        entry_points=clean(tables["EntryPoints"], "entry_id"),
+        frontline=frontline,
+        routes=clean(tables["Routes"]),
+        rules=clean(tables["Rules"], "rule_id"),
+        scenarios=clean(tables["Scenarios"]),
+        warnings=warnings,
+    )
