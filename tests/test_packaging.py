@@ -41,3 +41,15 @@ def test_no_top_level_model_or_cli_module_is_installed(tmp_path):
     child = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "[]"
+
+
+def test_no_module_of_the_workbook_step_imports_data_back_at_import_time():
+    """data.py validates with scenarios.py and places.py; they must not import data.py back
+    (the old data <-> scenarios circle), except for type names under TYPE_CHECKING."""
+    import ast
+
+    for name in ("scenarios", "places", "cells", "schema", "files", "container"):
+        tree = ast.parse((ROOT / "model" / "workbook" / f"{name}.py").read_text())
+        top_level = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        imported = {node.module for node in top_level if isinstance(node, ast.ImportFrom)}
+        assert "cowopt.workbook.data" not in imported, name

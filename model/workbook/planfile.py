@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from cowopt.workbook.data import _blank, convert_cell
+from cowopt.workbook.cells import blank as _blank
+from cowopt.workbook.cells import convert_cell
 from cowopt.errors import InputError, Problem
 from cowopt.workbook.schema import ID, INT, Column
 from cowopt.workbook.files import column_letter, read_sheets, sheet_key

@@ -8,13 +8,18 @@ A Scenarios row (scenario, key, value) overrides one thing:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from cowopt.workbook import schema
-from cowopt.workbook.data import InputData, convert_cell, parse_setting
+from cowopt.workbook.cells import convert_cell, parse_setting
 from cowopt.errors import InputError, Problem
 from cowopt.workbook.schema import FLAG, INT, Column
 from cowopt.workbook.files import normalise_header, normalise_text
+
+if TYPE_CHECKING:  # data.py imports this module; InputData is only named here
+    from cowopt.workbook.data import InputData
 
 STATE_KEYS = {
     "eligible": Column("eligible", FLAG, ""),
