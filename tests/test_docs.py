@@ -39,7 +39,7 @@ def test_readme_is_a_front_page_whose_links_resolve() -> None:
     links = re.findall(r"\]\(([^)#]+)\)", README)
     assert "docs/workbook.md" in links and "docs/img/example-map.png" in links
     assert [link for link in links if not (ROOT / link).exists()] == []
-    assert "## Installs and the lock file" in README
+    assert "requirements/lock.txt" in README and "make test-latest" in README
 
 
 def test_readme_shows_the_two_commands_and_exit_codes() -> None:
