@@ -335,11 +335,11 @@ def _print_summary(result, written, out=None) -> None:
     said: set[str] = set()  # narrow: a note repeated row after row (the coverage shares) is said once
     for label, value, note in summary_rows(result):
         if label in shown or label.startswith("coverage share"):
+            value_text = plain(_format_figure(label, value, note))  # before the note is shortened: "share" formats
             if label == "independent check" and value == "passed":
                 note = "plan re-scored apart from the model; hard constraints met"
             note = "" if note == "share" or (not wide and note in said) else str(note)
             said.add(note)
-            value_text = plain(_format_figure(label, value, note))
             if wide:
                 table.add_row(plain(label), value_text, plain(note))
             else:  # narrow: the note goes under the figure's name

@@ -459,5 +459,6 @@ def test_every_figure_of_the_summary_is_whole(width, tiny_in):
     from cowopt.report.plan import summary_rows
 
     for label, value, note in summary_rows(result):
-        if label in ("objective (weighted coverage)", "troops", "cost_meur", "budget_meur", "gap"):
+        if label in ("objective (weighted coverage)", "troops", "cost_meur", "budget_meur", "gap", "objective share"):
             assert cli_main._format_figure(label, value, note) in shown, label
+    assert re.search(r"objective share\s.*\d+\.\d%", shown)  # a share prints as a percentage at any width
