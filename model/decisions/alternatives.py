@@ -22,9 +22,8 @@ import pyomo.environ as pyo
 
 from cowopt import api
 from cowopt.workbook.data import InputData
-from cowopt.scoring.evaluate import deployments_table, score
 from cowopt.optimise.families.base import linear_sum
-from cowopt.optimise.formulation import build_model, split_deployments
+from cowopt.optimise.formulation import build_model
 from cowopt.optimise.solve import Solver, Status
 
 
@@ -113,13 +112,7 @@ def _result(data, cands, index, outcome, floor: float) -> api.PlanResult:
     seconds = {"solve": outcome.seconds}
     if not outcome.status.has_plan:
         return api.PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds)
-    counts = split_deployments(index, outcome.values["w"], outcome.values["y"])
-    plan = deployments_table(data, counts)
-    # the scorer routes the troops itself (its min-cost transport LP, integral for whole troops):
-    # the solver's continuous flows, rounded to whole troops, can cost a hair more, and these
-    # objectives have no cost tie-break, so a plan that spends the budget to the euro then
-    # "breaks" it by rounding (seen: 8,000.0 of 8,000.0 on the example, robust against a state)
-    plan_score = score(data, cands, plan[["state", "item", "site_id", "count"]])
+    plan_score = api.rescore_routed(data, cands, index, outcome)  # routed by the scorer, see there
     problems = [str(v) for v in plan_score.violations]
     achieved = plan_score.objective - plan_score.rule_penalty
     if achieved < floor - 1e-4:

@@ -27,9 +27,8 @@ import pyomo.environ as pyo
 from cowopt import api
 from cowopt.optimise import candidates as candidates_mod
 from cowopt.workbook.data import InputData
-from cowopt.scoring.evaluate import deployments_table, score
 from cowopt.optimise.families.base import linear_sum, weighted_sum
-from cowopt.optimise.formulation import build_model, coverage_classes, split_deployments
+from cowopt.optimise.formulation import build_model, coverage_classes
 from cowopt.optimise.solve import Solver, Status
 from cowopt.scoring.stress import Loss, _Scorer, without_entries
 
@@ -181,13 +180,7 @@ def _result(data, cands, index, outcome) -> api.PlanResult:
     seconds = {"solve": outcome.seconds}
     if not outcome.status.has_plan:
         return api.PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds)
-    counts = split_deployments(index, outcome.values["w"], outcome.values["y"])
-    plan = deployments_table(data, counts)
-    # the scorer routes the troops itself (its min-cost transport LP, integral for whole troops):
-    # the solver's continuous flows, rounded to whole troops, can cost a hair more, and these
-    # objectives have no cost tie-break, so a plan that spends the budget to the euro then
-    # "breaks" it by rounding (seen: 8,000.0 of 8,000.0 on the example, robust against a state)
-    plan_score = score(data, cands, plan[["state", "item", "site_id", "count"]])
+    plan_score = api.rescore_routed(data, cands, index, outcome)  # routed by the scorer, see there
     if plan_score.violations:
         problems = [str(v) for v in plan_score.violations]
         return api.PlanResult(data, cands, Status.ERROR, "the robust plan failed the independent check: "

@@ -30,7 +30,7 @@ def accepted_risk(result) -> pd.DataFrame:
     score = result.score
     if score is None:
         return pd.DataFrame(columns=COLUMNS)
-    data, cands = result.data, result.candidates
+    data = result.data
     levels = list(data.level_weights)
     cover = score.coverage
     at_risk = cover[cover["cover_count"] < len(levels)]

@@ -8,7 +8,6 @@ the planner's data: wrong cells become `Problem`s, odd but usable ones become wa
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +16,11 @@ import pandas as pd
 
 from cowopt.workbook import places, scenarios, schema
 from cowopt.errors import InputError, Problem
-from cowopt.workbook.schema import AIR_DEFENCE, BALLISTIC_DEFENCE, FLAG, ID, INT, LIST, TEXT, Column, Sheet
+from cowopt.workbook.schema import AIR_DEFENCE, BALLISTIC_DEFENCE, Sheet
 from cowopt.workbook.cells import blank as _blank
 from cowopt.workbook.cells import convert_cell, parse_setting
 from cowopt.workbook.cells import describe as _describe
-from cowopt.workbook.cells import to_number as _to_number
-from cowopt.workbook.files import (RawSheet, column_letter, normalise_header, normalise_text, read_sheets, sha256_of,
+from cowopt.workbook.files import (RawSheet, column_letter, normalise_header, read_sheets, sha256_of,
                        sheet_key, sheets_from_tables)
 
 
