@@ -163,8 +163,11 @@ def template(path: Path, force: bool, as_json: bool) -> None:
     from cowopt.errors import CowoptError
     from cowopt.workbook.template import write_template
 
+    from cowopt.report.outputs import check_targets
+
     if path.exists() and not force:
         raise CowoptError(f"{path} exists; use --force to overwrite it")
+    check_targets([path], [])  # even with --force: never over a workbook open in Excel or LibreOffice
     write_template(path)
     if as_json:
         emit({"status": "written", "exit_code": EXIT_OK, "written": True, "template_file": str(path)})

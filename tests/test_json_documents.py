@@ -115,3 +115,13 @@ def test_interrupt_and_bug_are_json_documents_too(monkeypatch, files, raised, st
     assert run.exit_code == code
     document = json.loads(run.stdout)
     assert document["status"] == status and document["exit_code"] == code and document["written"] is False
+
+
+def test_template_force_never_writes_over_a_workbook_open_in_an_office_program(tmp_path):
+    target = tmp_path / "mine.xlsx"
+    target.write_bytes(b"the planner's workbook")
+    (tmp_path / ".~lock.mine.xlsx#").write_text("held by LibreOffice")
+    run = CliRunner().invoke(main, ["template", str(target), "--force", "--json"])
+    assert run.exit_code == 2
+    assert json.loads(run.stdout)["status"] == "invalid_input"
+    assert target.read_bytes() == b"the planner's workbook"
