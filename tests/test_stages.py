@@ -51,3 +51,117 @@ def test_weekly_throughput_falls_back_to_the_deployment_window():
     data = from_tables(tables)
     assert weekly_throughput(data) == {"E1": 2500.0}  # 5000 over 2 weeks
     assert list(data.stages["weeks"]) == [4] and list(data.stages["weight"]) == [4.0]
+
+
+# --------------------------------------------------------------------------- the staged model
+
+import cowopt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _two_stages(throughput_per_week=200) -> dict:
+    tables = tiny()
+    tables["Stages"] = {"stage_id": ["A", "B"], "name": ["first week", "weeks 2-3"], "start_week": [0, 1],
+                        "end_week": [1, 3]}
+    tables["EntryPoints"]["throughput_troops_per_week"] = [throughput_per_week]
+    return tables
+
+
+def test_two_sites_two_stages_with_a_throughput_bottleneck_worked_by_hand():
+    """675, by hand. The static optimum (test_optimum: 247.5) is a sam at S1 (covers A1, 100), a
+    sam at S2 (A2, 80) and both hospitals at S2 (A2 and A4 medical, 67.5): 100 + 100 + 2 x 200 = 600
+    troops. E1 lets 200 troops a week in. Stage A (week 0, 1 week) admits 200 troops: the best
+    200 are the two sams (100 crew each, 180 points; one hospital of 200 troops earns only
+    0.5 x 80 + 0.5 x 10 = 45). Stage B (weeks 1-2, 2 weeks) admits 400 more: the two hospitals,
+    reaching the static optimum 247.5. Protection-weeks = 1 x 180 + 2 x 247.5 = 675. Arrivals:
+    200 of 200 in A, 400 of 400 in B (share 1.0 both)."""
+    result = cowopt.solve(from_tables(_two_stages()))
+    assert result.status == cowopt.Status.OPTIMAL and result.check.passed
+    staged = result.staged
+    assert staged.objective == pytest.approx(675.0, abs=1e-6)
+    table = staged.stage_table.set_index("stage_id")
+    assert table.loc["A", "coverage"] == pytest.approx(180.0) and table.loc["B", "coverage"] == pytest.approx(247.5)
+    assert list(table["troops"]) == [200, 600] and list(table["arriving_troops"]) == [200, 400]
+    arrivals = staged.arrivals.set_index("stage_id")
+    assert list(arrivals["troops"]) == [200, 400] and list(arrivals["share_used"]) == [1.0, 1.0]
+    plan = staged.deployments
+    sams = plan[plan["item"] == "sam"]
+    assert set(sams["arrival_stage"]) == {"A"} and sorted(sams["site_id"]) == ["S1", "S2"]
+    hospitals = plan[plan["item"] == "hospital"]
+    assert list(hospitals["arrival_stage"]) == ["B"] and int(hospitals["count"].sum()) == 2
+    assert staged.cost_meur == pytest.approx(700.0)  # one-off costs: 300 + 300 + 2 x 50
+    assert result.summary()["protection_weeks"] == pytest.approx(675.0)
+
+
+def test_a_wider_crossing_brings_everything_in_the_first_stage():
+    """600 troops a week: all arrive in A; 3 weeks x 247.5 = 742.5."""
+    staged = cowopt.solve(from_tables(_two_stages(600))).staged
+    assert staged.objective == pytest.approx(742.5, abs=1e-6)
+    assert set(staged.deployments["arrival_stage"]) == {"A"}
+
+
+def test_without_stages_the_static_path_runs(monkeypatch):
+    """No Stages sheet: the staged code is never called, and the optimum is today's 247.5."""
+    import cowopt.staged
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("staged path used")
+
+    monkeypatch.setattr(cowopt.staged, "solve_staged", refuse)
+    result = cowopt.solve(from_tables(tiny()))
+    assert result.staged is None and result.score.objective == pytest.approx(247.5, abs=1e-6)
+    assert "protection_weeks" not in result.summary()
+
+
+def test_one_stage_over_the_deployment_window_reproduces_the_example_optimum(example_path, tmp_path):
+    """The example's throughput_troops is throughput_troops_per_week x 2 weeks; one 2-week stage
+    is the static model: 7,666.75 points (README), costs 7,898.8 M EUR, protection-weeks 2 x 7,666.75."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(example_path)
+    sheet = book.create_sheet("Stages")
+    sheet.append(["stage_id", "start_week", "end_week"])
+    sheet.append(["all", 0, 2])
+    path = tmp_path / "one_stage.xlsx"
+    book.save(path)
+    result = cowopt.solve(path)
+    assert result.status == cowopt.Status.OPTIMAL and result.check.passed
+    assert result.score.objective == pytest.approx(7666.75, abs=1e-6)
+    assert result.staged.objective == pytest.approx(2 * 7666.75, abs=1e-6)
+    assert result.staged.cost_meur == pytest.approx(7898.8, abs=0.05)
+
+
+def test_rotation_factor_divides_the_state_caps():
+    """rotation_factor 3 with Borduria capped at 300 troops: it may deploy 100, its sam (crew
+    100) but no hospital (200): stage B is 180 (both sams) + nothing else Borduria offers; Aland
+    has no hospital. Protection-weeks 3 x 180 = 540."""
+    tables = _two_stages(600)
+    tables["States"]["max_troops"] = [3000, 300]
+    tables["Settings"]["key"].append("rotation_factor")
+    tables["Settings"]["value"].append(3)
+    staged = cowopt.solve(from_tables(tables)).staged
+    assert staged.objective == pytest.approx(540.0, abs=1e-6)
+    assert "hospital" not in set(staged.deployments["item"])
+
+
+def test_evaluate_names_the_stage_and_the_row_of_each_staged_violation():
+    tables = _two_stages()
+    tables["StageInventory"] = {"state": ["Borduria"], "item": ["hospital"], "stage_id": ["A"], "available": [0]}
+    data = from_tables(tables)
+    plan = pd.DataFrame({
+        "state": ["Aland", "Borduria", "Borduria", "Borduria"],
+        "item": ["sam", "sam", "hospital", "hospital"],
+        "site_id": ["S1", "S2", "S2", "S2"],
+        "count": [1, 1, 1, 1],
+        "arrival_stage": ["A", "A", "A", "B"],
+        "leave_stage": [None, None, None, "A"],
+        "cell_ref": ["Deployments!A2", "Deployments!A3", "Deployments!A4", "Deployments!A5"],
+    })
+    result = cowopt.evaluate(data, plan)
+    found = [str(v) for v in result.score.violations]
+    assert result.status == cowopt.Status.INFEASIBLE
+    # 400 troops arrive in A (two sams, 100 each, and a hospital, 200); E1 lets 200 in: 200 are stranded
+    stranded = [v for v in found if v.startswith("Deployments!A") and ": stage A: " in v and "cannot come in" in v]
+    assert sum(int(v.split(": stage A: ")[1].split(" of ")[0]) for v in stranded) == 200, found
+    assert any(v.startswith("Deployments!A4: stage A: Borduria has 0 hospital but 1 are deployed") for v in found), found
+    assert any(v.startswith("Deployments!A5:") and "present before it arrived" in v for v in found), found
