@@ -165,3 +165,37 @@ def test_evaluate_names_the_stage_and_the_row_of_each_staged_violation():
     assert sum(int(v.split(": stage A: ")[1].split(" of ")[0]) for v in stranded) == 200, found
     assert any(v.startswith("Deployments!A4: stage A: Borduria has 0 hospital but 1 are deployed") for v in found), found
     assert any(v.startswith("Deployments!A5:") and "present before it arrived" in v for v in found), found
+
+
+def test_plan_file_round_trip_and_a_hand_edited_arrival(tmp_path):
+    """Solve, write plan.xlsx (Deployments with arrival_stage, Stages, Arrivals, BuildUp),
+    evaluate it unchanged (no violation, same 675), then bring the hospitals in stage A: 400
+    more troops than E1's 200 that week."""
+    import openpyxl
+    from support import write_inputs
+
+    from cowopt.report.plan import write_plan
+
+    inputs = write_inputs(tmp_path / "staged.xlsx", _two_stages())
+    result = cowopt.solve(inputs)
+    plan_path = write_plan(result, tmp_path / "out")
+    book = openpyxl.load_workbook(plan_path)
+    assert {"Deployments", "Stages", "Arrivals", "BuildUp"} <= set(book.sheetnames)
+    header = [c.value for c in book["Deployments"][1]]
+    assert "arrival_stage" in header and "leave_stage" not in header  # allow_withdrawal = 0
+    stages = {r[0]: r for r in book["Stages"].iter_rows(min_row=2, values_only=True) if r[0]}
+    assert stages["A"][6] == pytest.approx(180.0) and stages["B"][6] == pytest.approx(247.5)
+    again = cowopt.evaluate(inputs, plan_path)
+    assert not again.score.violations and again.staged.objective == pytest.approx(675.0)
+    sheet = book["Deployments"]
+    column = header.index("arrival_stage") + 1
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, 2).value == "hospital":
+            sheet.cell(row, column).value = "A"
+            edited_row = row
+    book.save(tmp_path / "edited.xlsx")
+    edited = cowopt.evaluate(inputs, tmp_path / "edited.xlsx")
+    found = [str(v) for v in edited.score.violations]
+    stranded = [v for v in found if "edited.xlsx › Deployments!A" in v and "cannot come in" in v]
+    assert sum(int(v.split(": stage A: ")[1].split(" of ")[0]) for v in stranded) == 400, found
+    assert edited_row >= 2

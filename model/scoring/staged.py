@@ -143,6 +143,9 @@ def score_staged(data: InputData, cands: Candidates, plan: pd.DataFrame) -> Stag
     deployments = plan.drop(columns=["_first", "_last", "cell_ref"])
     deployments.insert(4, "kind", deployments["item"].map(items["kind"]).fillna("unknown"))
     deployments["troops"] = (deployments["item"].map(items["troops"]).fillna(0) * deployments["count"]).astype(int)
+    deployments["deploy_cost_meur"] = deployments["item"].map(items["deploy_cost_meur"]).fillna(0.0) * deployments["count"]
+    deployments = deployments[["state", "item", "kind", "site_id", "count", "troops", "deploy_cost_meur",
+                               "arrival_stage", "leave_stage"]]
     return StagedScore(stages, per_stage, deployments, stage_table, arrivals_table, objective, total_cost, violations)
 
 
