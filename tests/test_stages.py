@@ -199,3 +199,14 @@ def test_plan_file_round_trip_and_a_hand_edited_arrival(tmp_path):
     stranded = [v for v in found if "edited.xlsx › Deployments!A" in v and "cannot come in" in v]
     assert sum(int(v.split(": stage A: ")[1].split(" of ")[0]) for v in stranded) == 400, found
     assert edited_row >= 2
+
+
+def test_sweep_and_fix_refuse_a_staged_workbook_instead_of_planning_it_static():
+    from cowopt.errors import InputError
+    from cowopt.optimise.sensitivity import plan_variants
+
+    data = from_tables(_two_stages())
+    with pytest.raises(InputError, match="sweep does not yet plan staged workbooks"):
+        plan_variants(data, [500.0], None)
+    with pytest.raises(InputError, match="--fix is not yet supported"):
+        cowopt.solve(data, fixed={("Aland", "sam", "S1"): 1})
