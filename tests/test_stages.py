@@ -210,3 +210,19 @@ def test_sweep_and_fix_refuse_a_staged_workbook_instead_of_planning_it_static():
         plan_variants(data, [500.0], None)
     with pytest.raises(InputError, match="--fix is not yet supported"):
         cowopt.solve(data, fixed={("Aland", "sam", "S1"): 1})
+
+
+def test_withdrawal_lets_a_unit_leave_and_the_plan_says_when():
+    """allow_withdrawal=1 and Aland's sam committed for stage A only (StageInventory B: 0).
+    A: both sams, 180. B: Aland's sam leaves; Borduria's sam (S2 in A) stands at S1 (A1, 100)
+    with both hospitals at S2 (67.5) = 167.5, better than keeping it at S2 (80 + 67.5).
+    1 x 180 + 2 x 167.5 = 515; Aland's row has leave_stage A."""
+    tables = _two_stages()
+    tables["Settings"]["key"].append("allow_withdrawal")
+    tables["Settings"]["value"].append(1)
+    tables["StageInventory"] = {"state": ["Aland"], "item": ["sam"], "stage_id": ["B"], "available": [0]}
+    result = cowopt.solve(from_tables(tables))
+    assert result.check.passed and result.staged.objective == pytest.approx(515.0, abs=1e-6)
+    plan = result.staged.deployments
+    aland = plan[plan["state"] == "Aland"]
+    assert list(aland["arrival_stage"]) == ["A"] and list(aland["leave_stage"]) == ["A"]
