@@ -42,6 +42,9 @@ FIXED_TIMESTAMP = datetime.datetime(2025, 5, 1, 0, 0, 0)
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / "data"
 DEFAULT_OUT = HERE / "example.xlsx"
+# The staged variant (issue 14): the same sheets plus Stages (inputs/data/stages.csv) and the
+# deployment window in Settings; crossings enter at EntryPoints throughput_troops_per_week.
+STAGED_OUT = HERE / "example_staged.xlsx"
 
 MAX_COLUMN_WIDTH = 60
 MIN_COLUMN_WIDTH = 8
@@ -370,10 +373,28 @@ def write_sheet(workbook: Workbook, title: str, columns: list[str], rows: list[R
         sheet.column_dimensions[get_column_letter(index)].width = column_width(values)
 
 
-def build_workbook() -> Workbook:
+def stages_sheet() -> tuple[list[str], list[Row]]:
+    columns = ["stage_id", "name", "start_week", "end_week", "mission_troops_min", "mission_troops_max", "notes"]
+    return columns, [[r["stage_id"], r["name"], number(r["start_week"]), number(r["end_week"]),
+                      optional_number(r["mission_troops_min"]), optional_number(r["mission_troops_max"]),
+                      optional_text(r["notes"])] for r in read_csv("stages")]
+
+
+def staged_settings_sheet() -> tuple[list[str], list[Row]]:
+    columns, rows = settings_sheet()
+    rows.append(["deployment_weeks", ENTRY_WINDOW_WEEKS, "weeks",
+                 "The window EntryPoints throughput_troops is the total for."])
+    return columns, rows
+
+
+def build_workbook(staged: bool = False) -> Workbook:
     workbook = Workbook()
     workbook.remove(workbook.active)
-    for title, builder in SHEET_BUILDERS:
+    builders = list(SHEET_BUILDERS)
+    if staged:
+        builders = [(t, staged_settings_sheet if t == "Settings" else b) for t, b in builders]
+        builders.append(("Stages", stages_sheet))
+    for title, builder in builders:
         columns, rows = builder()
         write_sheet(workbook, title, columns, rows)
     workbook.active = 0
@@ -413,13 +434,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"where to write the workbook (default: {DEFAULT_OUT})")
+    parser.add_argument("--staged-out", type=Path, default=STAGED_OUT,
+                        help=f"where to write the staged variant (default: {STAGED_OUT})")
     args = parser.parse_args(argv)
-    data = deterministic_bytes(build_workbook())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_name(args.out.name + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(args.out)  # never leave a half-written workbook behind
-    print(f"wrote {args.out}")
+    for out, staged in ((args.out, False), (args.staged_out, True)):
+        data = deterministic_bytes(build_workbook(staged))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        temporary = out.with_name(out.name + ".tmp")
+        temporary.write_bytes(data)
+        temporary.replace(out)  # never leave a half-written workbook behind
+        print(f"wrote {out}")
     return 0
 
 

@@ -43,6 +43,7 @@ class PlanResult:
     diagnosis: list = field(default_factory=list)  # planner-readable reasons (infeasible)
     mode: str = "solve"  # or "evaluate"
     check: SelfCheck | None = None  # the independent check of a solver's plan (None: evaluate, or no plan)
+    staged: object = None  # scoring.staged.StagedScore when the workbook has Stages (issue 14)
 
     @property
     def has_plan(self) -> bool:
@@ -75,6 +76,11 @@ class PlanResult:
             "warnings": list(self.data.warnings),
             "independent_check": self.check.as_dict() if self.check else None,
         }
+        if self.staged is not None:  # a staged plan: the headline is the last stage; the objective is over stages
+            out["protection_weeks"] = round(self.staged.objective, 6)
+            out["stages"] = self.staged.stage_table[["stage_id", "coverage", "share", "troops", "cost_meur"]].round(
+                6).to_dict(orient="records")
+            out["cost_meur"] = round(self.staged.cost_meur, 6)
         return out
 
 
@@ -164,6 +170,13 @@ def solve(
     data = load(inputs) if not isinstance(inputs, InputData) else inputs
     seconds["read"] = time.perf_counter() - started
     data = data.with_settings(time_limit_s=time_limit_s, mip_gap=mip_gap)
+    if data.staged:  # issue 14: a Stages sheet; without one, nothing below changes
+        from cowopt.staged import solve_staged
+
+        if fixed:
+            raise InputError([Problem("--fix plan", "Deployments", None, "--fix is not yet supported for a workbook "
+                                      "with a Stages sheet; solve without --fix")])
+        return solve_staged(data, threads, seconds, progress)
     _tell(progress, "computing distances and allowed placements")
     started = time.perf_counter()
     cands = candidates_mod.build(data)
@@ -246,6 +259,10 @@ def evaluate(inputs: InputData | str | Path, plan: pd.DataFrame | str | Path) ->
     data = load(inputs) if not isinstance(inputs, InputData) else inputs
     table = plan if isinstance(plan, pd.DataFrame) else read_plan(Path(plan))
     seconds = {"read": time.perf_counter() - started}
+    if data.staged:
+        from cowopt.staged import evaluate_staged
+
+        return evaluate_staged(data, table, seconds)
     cands = candidates_mod.build(data)
     started = time.perf_counter()
     result_score = score(data, cands, table)

@@ -109,6 +109,9 @@ def check_scheduler(address: str | None) -> None:
 
 def plan_variants(data: InputData, budgets: list[float] | None, scenario_names: list[str] | None) -> list[Variant]:
     """Every budget under every named scenario (base when none is named)."""
+    if data.staged:  # issue 14: sweeps would silently plan the static picture; refuse instead
+        raise InputError([Problem(data.source, "Stages", None, "sweep does not yet plan staged workbooks; "
+                                  "remove the Stages sheet to sweep the static plan, or solve each variant")])
     known = scenarios.names(data)
     chosen = scenario_names if scenario_names else [scenarios.BASE]
     unknown = [n for n in chosen if n != scenarios.BASE and n not in known]

@@ -104,6 +104,8 @@ def _bulk_highs():
 class Solver:
     """A persistent HiGHS instance for one model: solve, change a Param, solve again."""
 
+    always_start = False  # a subclass that sets its own start at any size (the staged solve)
+
     def __init__(self, model: pyo.ConcreteModel, time_limit_s: float, mip_gap: float, threads: int | None = None):
         self.model = model
         self.time_limit_s = float(time_limit_s)
@@ -189,7 +191,7 @@ class Solver:
             # set after this, so it is kept.
             h.clearSolver()
             nonzeros = h.getNumNz()
-            if self._start is not None and nonzeros >= START_ABOVE_NONZEROS:
+            if self._start is not None and (nonzeros >= START_ABOVE_NONZEROS or self.always_start):
                 self._apply_start()
             self._start = None  # a start is for one solve only
             options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": self.time_limit_s,

@@ -60,8 +60,13 @@ def _write(result: PlanResult, path: Path, map_png: Path | None, fixed_from: str
         sheet.print_area(0, 0, 50, 16)
     score = result.score
     if score is not None:
-        _table(book, styles, "Deployments", score.deployments,
+        staged = result.staged is not None
+        if staged:
+            from cowopt.report import stages as stage_sheets
+        _table(book, styles, "Deployments", stage_sheets.deployments(result) if staged else score.deployments,
                note="Edit counts, add or delete rows, then run `cowopt evaluate INPUTS THIS_FILE`; troops and cost are recomputed.")
+        if staged:  # issue 14: what stands in each stage, what arrives through which crossing
+            stage_sheets.write_stage_sheets(book, styles, result, _table)
         _table(book, styles, "Sites", sites_with_status(result), highlight=("status", VIOLATING, "bad"))
         coverage = score.coverage.sort_values(["contribution", "max_contribution"], ascending=[True, False])
         _table(book, styles, "Coverage", coverage, highlight=("cover_count", 0, "bad"))
@@ -205,6 +210,11 @@ def summary_rows(result: PlanResult, fixed_from: str | None = None) -> list[tupl
             ("solve_seconds", round(o.seconds, 3), "s"),
             ("solver", f"{o.solver} {o.solver_version}", "through Pyomo (pyomo.contrib.solver)"),
         ]
+    if result.staged is not None:
+        rows.append(("protection-weeks", round(result.staged.objective, 3),
+                     "Σ over stages of weight (weeks) x coverage; the Stages sheet has each stage"))
+        rows.append(("horizon cost_meur", round(result.staged.cost_meur, 3),
+                     "one-off deployment + running per week + transport, all stages"))
     if result.check is not None:
         rows.append(("independent check", "passed" if result.check.passed else "FAILED", result.check.note()))
     rows += [(f"{k}_seconds", round(v, 3), "s") for k, v in result.seconds.items() if k != "solve"]

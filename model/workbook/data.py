@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cowopt.workbook import places, scenarios, schema
+from cowopt.workbook import places, scenarios, schema, stagecheck
 from cowopt.errors import InputError, Problem
 from cowopt.workbook.schema import AIR_DEFENCE, BALLISTIC_DEFENCE, Sheet
 from cowopt.workbook.cells import blank as _blank
@@ -43,6 +43,13 @@ class InputData:
     rules: pd.DataFrame  # index rule_id
     scenarios: pd.DataFrame  # scenario, key, value (+ row for messages)
     warnings: tuple[str, ...] = field(default=())
+    # Stages (issue 14): empty without a Stages sheet, and then nothing reads them
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)  # index stage_id, in time order
+    stage_inventory: pd.DataFrame = field(default_factory=pd.DataFrame)  # state, item, stage_id, available
+
+    @property
+    def staged(self) -> bool:
+        return not self.stages.empty
 
     @property
     def capabilities(self) -> list[str]:
@@ -280,6 +287,7 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
     _check_references(tables, raws, items, errors)
     _check_consistency(tables, raws, settings, items, errors)
     places.check(tables, raws, errors)
+    stagecheck.check(tables, raws, settings, errors)
     # Scenarios are checked in the same pass: a bad cell elsewhere must not hide a bad scenario row
     tables["Scenarios"] = scenarios.with_cells(tables["Scenarios"], raws["Scenarios"])
     known_items = set(items["item"].dropna()) if not items.empty else set()
@@ -298,12 +306,14 @@ def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector
         rows.append(dict(item=r.unit_type, kind="unit", capabilities=tuple(r.capability or ()),
                          troops=r.troops, cost_meur=r.cost_meur, combat=r.combat, radius_km=r.radius_km,
                          min_frontline_km=r.min_frontline_km, needs_airfield=r.needs_airfield,
-                         needs_port=r.needs_port, _sheet="UnitTypes", _row=r.excel_row))
+                         needs_port=r.needs_port, deploy_cost_meur=r.deploy_cost_meur,
+                         running_meur_per_week=r.running_meur_per_week, _sheet="UnitTypes", _row=r.excel_row))
     for r in defences.itertuples(index=False):
         caps = (AIR_DEFENCE, BALLISTIC_DEFENCE) if r.ballistic_capable else (AIR_DEFENCE,)
         rows.append(dict(item=r.ad_type, kind="air_defence", capabilities=caps, troops=r.crew,
                          cost_meur=r.cost_meur, combat=0, radius_km=r.range_km,
                          min_frontline_km=r.min_frontline_km, needs_airfield=0, needs_port=0,
+                         deploy_cost_meur=r.deploy_cost_meur, running_meur_per_week=r.running_meur_per_week,
                          _sheet="AirDefenceTypes", _row=r.excel_row))
     unit_rows = {row["item"]: row["_row"] for row in rows if row["_sheet"] == "UnitTypes" and not _blank(row["item"])}
     for row in rows:  # a clash is reported at the unit_type, naming the ad_type's row
@@ -324,6 +334,7 @@ def _check_references(tables, raws, items: pd.DataFrame, errors: _Collector) -> 
         "Sites.site_id": set(tables["Sites"]["site_id"].dropna()),
         "Sites.region": set(tables["Sites"]["region"].dropna()) - {""},
         "EntryPoints.entry_id": set(tables["EntryPoints"]["entry_id"].dropna()),
+        "Stages.stage_id": set(tables["Stages"]["stage_id"].dropna()),
     }
     what = {"Items": "a unit_type or ad_type", "Capabilities": "a capability of some item"}
     for spec in schema.SHEETS:
@@ -394,6 +405,10 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         items[column] = items[column].astype(int)
     for column in ("cost_meur", "radius_km", "min_frontline_km"):
         items[column] = items[column].astype(float)
+    # staged cost split: blank deploy cost = cost_meur, so one stage costs what the static plan does
+    items["deploy_cost_meur"] = [d if not _blank(d) else c for c, d in zip(items["cost_meur"], items["deploy_cost_meur"])]
+    items["deploy_cost_meur"] = items["deploy_cost_meur"].astype(float)
+    items["running_meur_per_week"] = items["running_meur_per_week"].fillna(0.0).astype(float)
     frontline = tables["Frontline"].sort_values(["line_id", "seq"]).reset_index(drop=True)
     return InputData(
         source=source,
@@ -411,4 +426,6 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         rules=clean(tables["Rules"], "rule_id"),
         scenarios=clean(tables["Scenarios"]),
         warnings=warnings,
+        stages=stagecheck.stages_table(tables["Stages"], tables["EntryPoints"], settings),
+        stage_inventory=clean(tables["StageInventory"]),
     )

@@ -20,6 +20,8 @@ PLAN_COLUMNS = (
     Column("count", INT, "Number of units.", minimum=0, maximum=100_000),
 )
 
+STAGE_COLUMNS = ("arrival_stage", "leave_stage")  # optional: a staged plan's rows (blank: first stage / stays)
+
 
 class PlanRowKey(tuple):
     """A (state, item, site_id) key of `fixed_from_plan` that also knows the plan rows it sums.
@@ -84,10 +86,15 @@ def read_plan(path: Path) -> pd.DataFrame:
             if wrong:
                 problems.append(Problem(path.name, "Deployments", cell, f"{column.name} {wrong}"))
             record[column.name] = converted
+        for name in STAGE_COLUMNS:  # staged plans (issue 14): text, checked against Stages by the staged scorer
+            if name in sheet.columns:
+                value = sheet.value(values, name)
+                record[name] = None if _blank(value) else str(value).strip()
         rows.append(record)
     if problems:
         raise InputError(problems)
-    frame = pd.DataFrame(rows, columns=["state", "item", "site_id", "count", "cell_ref"])
+    staged = [name for name in STAGE_COLUMNS if name in sheet.columns]
+    frame = pd.DataFrame(rows, columns=["state", "item", "site_id", "count", "cell_ref", *staged])
     return frame[frame["count"] > 0].reset_index(drop=True)
 
 

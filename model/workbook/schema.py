@@ -94,6 +94,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mip_gap", FLOAT, 1e-4, "ratio", "Relative optimality gap at which the solver stops.", 0, 1),
     Setting("soft_rule_penalty", FLOAT, 100.0, "objective points per unit", "Cost in the objective of one unit of shortfall (or excess) on a soft rule, unless the Rules row has its own penalty.", 0, 1e9),
     Setting("plan_title", TEXT, "", "text", "Title of the map (blank: the scenario and the date)."),
+    # Stages (issue 14): read only when the workbook has a Stages sheet (docs/stages.md)
+    Setting("deployment_weeks", FLOAT, 0.0, "weeks", "The deployment window that EntryPoints throughput_troops is the total for (0: not stated). With a Stages sheet, an entry point with a blank throughput_troops_per_week gets throughput_troops / deployment_weeks.", 0, 10_000),
+    Setting("rotation_factor", FLOAT, 1.0, "ratio", "Staged plans: troops a state must hold per soldier deployed (3: two more in the force generation pool); state caps bind on deployed x factor.", 1, 100),
+    Setting("allow_withdrawal", FLAG, 0, "flag", "Staged plans: 0: a unit that arrived stays to the end of the horizon; 1: it may leave in a later stage.", 0, 1),
+    Setting("stage_weights", LIST, "", "weights", "Staged plans: worth of one point of coverage in each stage, in stage order (blank: the stage's weeks, i.e. protection-weeks).",),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -134,6 +139,8 @@ SHEETS: tuple[Sheet, ...] = (
             Column("min_frontline_km", FLOAT, "Least distance from the contact line for this unit.", required=False, default=0.0, minimum=0, maximum=BIG_KM),
             Column("needs_airfield", FLAG, "1: only at sites with an airfield.", required=False, default=0),
             Column("needs_port", FLAG, "1: only at sites with a port.", required=False, default=0),
+            Column("deploy_cost_meur", FLOAT, "Staged plans: one-off cost of bringing one unit in, M EUR (blank: cost_meur).", required=False, default=None, minimum=0, maximum=BIG_MEUR),
+            Column("running_meur_per_week", FLOAT, "Staged plans: cost of one unit per week present, M EUR (blank: 0).", required=False, default=0.0, minimum=0, maximum=BIG_MEUR),
         ),
         key=("unit_type",),
     ),
@@ -147,6 +154,8 @@ SHEETS: tuple[Sheet, ...] = (
             Column("cost_meur", FLOAT, "Cost of one fire unit for the planning horizon, M EUR.", minimum=0, maximum=BIG_MEUR),
             Column("ballistic_capable", FLAG, "1 if it can engage ballistic missiles.", required=False, default=0),
             Column("min_frontline_km", FLOAT, "Least distance from the contact line.", required=False, default=0.0, minimum=0, maximum=BIG_KM),
+            Column("deploy_cost_meur", FLOAT, "Staged plans: one-off cost of bringing one fire unit in, M EUR (blank: cost_meur).", required=False, default=None, minimum=0, maximum=BIG_MEUR),
+            Column("running_meur_per_week", FLOAT, "Staged plans: cost of one fire unit per week present, M EUR (blank: 0).", required=False, default=0.0, minimum=0, maximum=BIG_MEUR),
         ),
         key=("ad_type",),
     ),
@@ -207,7 +216,8 @@ SHEETS: tuple[Sheet, ...] = (
             Column("name", TEXT, "Name.", required=False, default=""),
             Column("lat", FLOAT, "Latitude, WGS84 decimal degrees.", minimum=-90, maximum=90),
             Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
-            Column("throughput_troops", INT, "Troops that can enter here over the deployment window.", minimum=0, maximum=BIG_TROOPS),
+            Column("throughput_troops", INT, "Troops that can enter here over the deployment window (the static model's total; Settings deployment_weeks says how long that window is).", minimum=0, maximum=BIG_TROOPS),
+            Column("throughput_troops_per_week", FLOAT, "Troops that can enter here per week: staged plans (a Stages sheet) need it (blank: throughput_troops / deployment_weeks when that is set).", required=False, default=None, minimum=0, maximum=BIG_TROOPS),
         ),
         key=("entry_id",),
     ),
@@ -261,6 +271,33 @@ SHEETS: tuple[Sheet, ...] = (
         ),
         required=False,
         key=("scenario", "key"),
+    ),
+    Sheet(
+        "Stages",
+        "Optional: the build-up in stages (weeks after D-day, end exclusive, contiguous); without it the plan is one static picture.",
+        (
+            Column("stage_id", ID, "Stage identifier, e.g. D+7."),
+            Column("name", TEXT, "Name.", required=False, default=""),
+            Column("start_week", FLOAT, "First week of the stage (weeks after D-day); the first stage's start, then each the previous end.", minimum=0, maximum=10_000),
+            Column("end_week", FLOAT, "Week the stage ends (exclusive), after start_week.", minimum=0, maximum=10_000),
+            Column("mission_troops_min", INT, "Smallest mission size in this stage (blank: Settings mission_troops_min).", required=False, default=None, minimum=0, maximum=BIG_TROOPS),
+            Column("mission_troops_max", INT, "Largest mission size in this stage (blank: Settings mission_troops_max).", required=False, default=None, minimum=0, maximum=BIG_TROOPS),
+            Column("budget_meur", FLOAT, "Most spent in this stage: arrivals' deployment and transport cost plus running cost (blank: no stage limit; Settings budget_meur caps the whole horizon).", required=False, default=None, minimum=0, maximum=BIG_MEUR),
+        ),
+        required=False,
+        key=("stage_id",),
+    ),
+    Sheet(
+        "StageInventory",
+        "Optional: what a state has committed by a stage (political build-up); absent rows fall back to Inventory.",
+        (
+            Column("state", ID, "State.", references="States.state"),
+            Column("item", ID, "A unit_type or an ad_type.", references="Items"),
+            Column("stage_id", ID, "Stage.", references="Stages.stage_id"),
+            Column("available", INT, "Units available in that stage.", minimum=0, maximum=100_000),
+        ),
+        required=False,
+        key=("state", "item", "stage_id"),
     ),
 )
 SHEETS_BY_NAME = {s.name: s for s in SHEETS}
