@@ -85,11 +85,24 @@ class _PlanContext:
             if available - self.used.get((n, k), 0) > 0:
                 self.senders[(k, s)].append(n)
         self.core = set(data.states.index[data.states["core"] == 1])
+        # hard rules with a maximum, and how many units the plan already counts for each: worked out
+        # once (per addition this was 26 s of 29 on 200 sites x 3,000 assets)
+        placed = list(self.counts.index)
+        self.capped_rules = []
+        for rule_id, rule in data.rules.iterrows():
+            if not rule["hard"] or rule["max_count"] is None or rule["max_count"] != rule["max_count"]:
+                continue
+            count = int(sum(self.counts.get(p, 0) for p in rule_matches(data, rule, placed)))
+            self.capped_rules.append((rule_id, rule, count, int(rule["max_count"])))
+        self._breaks: dict = {}
+        self.item_troops = data.items["troops"].astype(float).to_dict()
+        self.item_cost = data.items["cost_meur"].astype(float).to_dict()
+        self.capabilities = data.items["capabilities"].to_dict()
+        self.regions = data.sites["region"].to_dict()
 
     def unit_cost(self, item: str, site: str) -> float:
         """The unit's price and its troops' transport from the nearest entry point."""
-        troops = float(self.data.items.at[item, "troops"])
-        return float(self.data.items.at[item, "cost_meur"]) + troops * self.transport_per_troop.get(site, 0.0)
+        return self.item_cost[item] + self.item_troops[item] * self.transport_per_troop.get(site, 0.0)
 
     def cheapest(self, asset: str, capability: str):
         """(cost, state, item, site) of the cheapest addition covering the cell, or None.
@@ -113,6 +126,19 @@ class _PlanContext:
 
     def breaks(self, state: str, item: str, site: str, cost: float) -> str:
         """What adding one `item` of `state` at `site` to the plan would break ('' if nothing)."""
+        key = (state, item, site, round(cost, 9))
+        if key not in self._breaks:
+            self._breaks[key] = self._what_breaks(state, item, site, cost)
+        return self._breaks[key]
+
+    def _counts_for(self, rule, state: str, item: str, site: str) -> bool:
+        """Whether a Rules row counts (state, item, site): blank fields match anything (as rule_matches)."""
+        return ((not rule["state"] or rule["state"] == state) and (not rule["item"] or rule["item"] == item)
+                and (not rule["capability"] or rule["capability"] in self.capabilities[item])
+                and (not rule["site_id"] or rule["site_id"] == site)
+                and (not rule["region"] or rule["region"] == self.regions[site]))
+
+    def _what_breaks(self, state: str, item: str, site: str, cost: float) -> str:
         data, score = self.data, self.score
         troops = int(data.items.at[item, "troops"])
         problems = []
@@ -131,11 +157,7 @@ class _PlanContext:
         if (data.settings["require_core_lead"] and state not in self.core
                 and not (self.site_states.get(site, set()) & self.core)):
             problems.append("core lead: the site would host no core state's unit")
-        for rule_id, rule in data.rules.iterrows():
-            if not rule["hard"] or rule["max_count"] is None or rule["max_count"] != rule["max_count"]:
-                continue
-            if rule_matches(data, rule, [(state, item, site)]):
-                count = int(sum(self.counts.get(p, 0) for p in rule_matches(data, rule, list(self.counts.index))))
-                if count + 1 > int(rule["max_count"]):
-                    problems.append(f"hard rule {rule_id}: {count + 1} of at most {int(rule['max_count'])}")
+        for rule_id, rule, count, most in self.capped_rules:
+            if count + 1 > most and self._counts_for(rule, state, item, site):
+                problems.append(f"hard rule {rule_id}: {count + 1} of at most {most}")
         return ("would break " + "; ".join(problems)) if problems else ""
