@@ -58,6 +58,18 @@ def test_an_addition_that_breaks_the_budget_or_a_cap_says_so():
     assert fixes.loc[("A2", "medical"), "note"] == "would break Borduria's cap: 400 of 250 troops"
 
 
+def test_an_addition_that_breaks_a_hard_rule_maximum_says_so():
+    tables = tiny()
+    # at most one hospital in region R2 (S2): the plan has it, a second at S2 breaks the rule; at S1 (R1) not
+    tables["Rules"] = {"rule_id": ["ONE_HOSP_R2"], "state": [""], "item": ["hospital"], "capability": [""],
+                       "site_id": [""], "region": ["R2"], "min_count": [None], "max_count": [1], "hard": [1]}
+    fixes = _risk(tables).set_index(["asset_id", "capability"])
+    # A2 medical can only be reached from S2 (60 km): the rule is what the note names
+    assert fixes.loc[("A2", "medical"), "note"] == "would break hard rule ONE_HOSP_R2: 2 of at most 1"
+    # A4 medical: a hospital at S1 or S2 costs the same; the one that breaks nothing wins (S1, region R1)
+    assert tuple(fixes.loc[("A4", "medical"), ["add_site_id", "note"]]) == ("S1", "")
+
+
 def test_when_inventory_runs_out_the_list_says_so():
     plan = pd.DataFrame({"state": ["Aland", "Borduria", "Borduria"], "item": ["sam", "sam", "hospital"],
                          "site_id": ["S1", "S2", "S2"], "count": [1, 1, 2]})
