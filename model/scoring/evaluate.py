@@ -99,7 +99,7 @@ def score(data: InputData, candidates: Candidates, plan: pd.DataFrame, flows: pd
     facts = PlanFacts(data, candidates, rows, valid, unit_cost, transport, stranded)
     violations = [v for family in families.FAMILIES for v in family.check(facts)]
     return PlanScore(plan.drop(columns=["cell_ref"]), coverage, sites, logistics, states, rules, shares,
-                     objective, max_objective, troops, unit_cost, transport, float(data.settings["budget_meur"]),
+                     objective, max_objective, troops, unit_cost, transport, data.budget_total_meur,
                      penalty, violations)
 
 
@@ -134,11 +134,18 @@ def _coverage(data, candidates: Candidates, counts: pd.Series):
     rows = []
     names, categories = data.assets["name"].to_dict(), data.assets["category"].to_dict()
     values = data.assets["value"].astype(float).to_dict()
+    effect = candidates.effect or {}
     for (a, cap), worth in sorted(candidates.worth.items()):
         options = candidates.cover_options.get((a, cap), ())
         n_cover = sum(units_at.get(pair, 0) for pair in options)
+        if effect and any((k, cap) in effect for k, _ in options):
+            # weighted layers: a unit of effect e fills e of a layer; a part layer earns its part
+            n_cover = round(sum(effect.get((k, cap), 1.0) * units_at.get((k, s), 0) for k, s in options), 9)
+            earned = float(np.interp(n_cover, np.arange(len(cumulative)), cumulative))
+        else:
+            earned = cumulative[min(n_cover, len(level_weights))]
         rows.append((a, names[a], categories[a], cap, values[a], worth / values[a],
-                     n_cover, worth * cumulative[min(n_cover, len(level_weights))], worth * cumulative[-1], worth,
+                     n_cover, worth * earned, worth * cumulative[-1], worth,
                      worth if n_cover > 0 else 0.0))
     coverage = pd.DataFrame(rows, columns=["asset_id", "name", "category", "capability", "value", "weight",
                                            "cover_count", "contribution", "max_contribution", "_worth", "_covered"])

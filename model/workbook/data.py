@@ -45,6 +45,23 @@ class InputData:
     rules: pd.DataFrame  # index rule_id
     scenarios: pd.DataFrame  # scenario, key, value (+ row for messages)
     warnings: tuple[str, ...] = field(default=())
+    # issue 15, each optional (empty: the model as without it). `frontline` above holds the
+    # contact lines only; `threat_lines` every Frontline row with its kind.
+    threat_lines: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["line_id", "seq", "lat", "lon", "kind"]))
+    threats: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["threat", "description"]))
+    buffers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["line_kind", "item", "min_km"]))
+    host_consent: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["country", "state", "allowed", "item_kind"]))
+    transit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["country", "state", "allowed", "item_kind"]))
+    funding: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["state", "meur"]))
+
+    @property
+    def funding_meur(self) -> float:
+        """Money states give instead of troops: it adds to budget_meur."""
+        return float(self.funding["meur"].sum()) if len(self.funding) else 0.0
+
+    @property
+    def budget_total_meur(self) -> float:
+        return float(self.settings["budget_meur"]) + self.funding_meur
 
     @property
     def capabilities(self) -> list[str]:
@@ -74,6 +91,11 @@ def load(path: str | Path) -> InputData:
 def from_tables(tables: dict, source: str = "<tables>") -> InputData:
     """Validate in-memory tables (sheet name -> DataFrame or dict of columns)."""
     return validate(sheets_from_tables(tables), source, "")
+
+
+def threat_capability(threat: str) -> str:
+    """The capability that defends against a threat class: ballistic -> ballistic_defence."""
+    return f"{threat}_defence"
 
 
 # --------------------------------------------------------------------------- cells
@@ -278,7 +300,7 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
         errors.problems += raw.problems
         tables[spec.name] = _read_table(spec, raw, errors)
     settings = _read_settings(tables["Settings"], raws["Settings"], errors)
-    items = _items(tables["UnitTypes"], tables["AirDefenceTypes"], raws, errors)
+    items = _items(tables["UnitTypes"], tables["AirDefenceTypes"], raws, errors, tables["AirDefenceRanges"])
     _check_references(tables, raws, items, errors)
     _check_consistency(tables, raws, settings, items, errors)
     places.check(tables, raws, errors)
@@ -293,20 +315,36 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
     return _assemble(source, sha256, settings, tables, items, tuple(errors.warnings))
 
 
-def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector) -> pd.DataFrame:
-    """Unit types and air-defence types as one table of items with capabilities."""
+def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector,
+           ranges: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Unit types and air-defence types as one table of items with capabilities.
+
+    `cap_radius` and `cap_effect` map a capability to its own range and layer weight where it
+    differs from the item's radius_km and 1: an ad_type with AirDefenceRanges rows gives
+    `<threat>_defence` per row, at that row's range and effect (docs/model.md, threat classes)."""
+    per_threat: dict = {}
+    for r in (ranges.itertuples(index=False) if ranges is not None else ()):
+        if not _blank(r.ad_type) and not _blank(r.threat) and r.range_km is not None:
+            effect = 1.0 if _blank(r.effect) else float(r.effect)
+            per_threat.setdefault(r.ad_type, {})[threat_capability(r.threat)] = (float(r.range_km), effect)
     rows = []
     for r in units.itertuples(index=False):
         rows.append(dict(item=r.unit_type, kind="unit", capabilities=tuple(r.capability or ()),
                          troops=r.troops, cost_meur=r.cost_meur, combat=r.combat, radius_km=r.radius_km,
                          min_frontline_km=r.min_frontline_km, needs_airfield=r.needs_airfield,
-                         needs_port=r.needs_port, _sheet="UnitTypes", _row=r.excel_row))
+                         needs_port=r.needs_port, needs_straits=r.needs_straits, cap_radius={}, cap_effect={},
+                         _sheet="UnitTypes", _row=r.excel_row))
     for r in defences.itertuples(index=False):
         caps = (AIR_DEFENCE, BALLISTIC_DEFENCE) if r.ballistic_capable else (AIR_DEFENCE,)
+        radius, effect = {}, {}
+        if r.ad_type in per_threat:  # per-threat rows replace the shorthand
+            caps = tuple(sorted(c for c, (km, eff) in per_threat[r.ad_type].items() if km > 0 and eff > 0))
+            radius = {c: km for c, (km, _) in per_threat[r.ad_type].items() if c in caps}
+            effect = {c: eff for c, (_, eff) in per_threat[r.ad_type].items() if c in caps and eff != 1.0}
         rows.append(dict(item=r.ad_type, kind="air_defence", capabilities=caps, troops=r.crew,
-                         cost_meur=r.cost_meur, combat=0, radius_km=r.range_km,
-                         min_frontline_km=r.min_frontline_km, needs_airfield=0, needs_port=0,
-                         _sheet="AirDefenceTypes", _row=r.excel_row))
+                         cost_meur=r.cost_meur, combat=0, radius_km=max(radius.values(), default=r.range_km),
+                         min_frontline_km=r.min_frontline_km, needs_airfield=0, needs_port=0, needs_straits=0,
+                         cap_radius=radius, cap_effect=effect, _sheet="AirDefenceTypes", _row=r.excel_row))
     unit_rows = {row["item"]: row["_row"] for row in rows if row["_sheet"] == "UnitTypes" and not _blank(row["item"])}
     for row in rows:  # a clash is reported at the unit_type, naming the ad_type's row
         if row["_sheet"] != "AirDefenceTypes" or _blank(row["item"]) or row["item"] not in unit_rows:
@@ -326,8 +364,12 @@ def _check_references(tables, raws, items: pd.DataFrame, errors: _Collector) -> 
         "Sites.site_id": set(tables["Sites"]["site_id"].dropna()),
         "Sites.region": set(tables["Sites"]["region"].dropna()) - {""},
         "EntryPoints.entry_id": set(tables["EntryPoints"]["entry_id"].dropna()),
+        "States.state*": set(tables["States"]["state"].dropna()) | {"*"},
+        "AirDefenceTypes.ad_type": set(tables["AirDefenceTypes"]["ad_type"].dropna()),
+        "Threats.threat": set(tables["Threats"]["threat"].dropna()),
     }
-    what = {"Items": "a unit_type or ad_type", "Capabilities": "a capability of some item"}
+    what = {"Items": "a unit_type or ad_type", "Capabilities": "a capability of some item",
+            "States.state*": "a States state (or *)", "Threats.threat": "a threat of the Threats sheet"}
     for spec in schema.SHEETS:
         frame, raw = tables[spec.name], raws[spec.name]
         for column in spec.columns:
@@ -392,11 +434,14 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         return frame.set_index(index, drop=False) if index else frame
 
     items = items.drop(columns=["_sheet", "_row"]).set_index("item", drop=False)
-    for column in ("troops", "combat", "needs_airfield", "needs_port"):
+    for column in ("troops", "combat", "needs_airfield", "needs_port", "needs_straits"):
         items[column] = items[column].astype(int)
     for column in ("cost_meur", "radius_km", "min_frontline_km"):
         items[column] = items[column].astype(float)
-    frontline = tables["Frontline"].sort_values(["line_id", "seq"]).reset_index(drop=True)
+    lines = tables["Frontline"].sort_values(["line_id", "seq"]).reset_index(drop=True)
+    # the contact line keeps its old role everywhere (map shading, frontline_buffer_km);
+    # border and sea lines only act through Buffers
+    frontline = lines[lines["kind"] == "contact"].drop(columns=["kind"]).reset_index(drop=True)
     return InputData(
         source=source,
         sha256=sha256,
@@ -413,4 +458,10 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         rules=clean(tables["Rules"], "rule_id"),
         scenarios=clean(tables["Scenarios"]),
         warnings=warnings,
+        threat_lines=lines,
+        threats=clean(tables["Threats"]),
+        buffers=clean(tables["Buffers"]),
+        host_consent=clean(tables["HostConsent"]),
+        transit=clean(tables["Transit"]),
+        funding=clean(tables["Funding"]),
     )

@@ -94,6 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mip_gap", FLOAT, 1e-4, "ratio", "Relative optimality gap at which the solver stops.", 0, 1),
     Setting("soft_rule_penalty", FLOAT, 100.0, "objective points per unit", "Cost in the objective of one unit of shortfall (or excess) on a soft rule, unless the Rules row has its own penalty.", 0, 1e9),
     Setting("plan_title", TEXT, "", "text", "Title of the map (blank: the scenario and the date)."),
+    Setting("straits_open", FLAG, 1, "flag", "0: the Turkish Straits are closed to warships (Montreux): items with needs_straits come only from Black Sea states.", 0, 1),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -118,6 +119,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column("eligible", FLAG, "0: the state contributes nothing in this run.", required=False, default=1),
             Column("max_troops", INT, "Most troops this state sends (crews of systems included).", minimum=0, maximum=BIG_TROOPS),
             Column("combat_allowed", FLAG, "1 if the state may send combat units.", required=False, default=0),
+            Column("black_sea", FLAG, "1 for a Black Sea state: its ships need no straits passage.", required=False, default=0),
         ),
         key=("state",),
     ),
@@ -134,6 +136,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column("min_frontline_km", FLOAT, "Least distance from the contact line for this unit.", required=False, default=0.0, minimum=0, maximum=BIG_KM),
             Column("needs_airfield", FLAG, "1: only at sites with an airfield.", required=False, default=0),
             Column("needs_port", FLAG, "1: only at sites with a port.", required=False, default=0),
+            Column("needs_straits", FLAG, "1: a warship that must pass the Turkish Straits unless its state is a Black Sea state (Settings straits_open).", required=False, default=0),
         ),
         key=("unit_type",),
     ),
@@ -173,6 +176,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column("has_airfield", FLAG, "1 if the site has an airfield.", required=False, default=0),
             Column("has_port", FLAG, "1 if the site has a sea/river port.", required=False, default=0),
             Column("deployable", FLAG, "0: entry/transit only, nothing is placed here.", required=False, default=1),
+            Column("country", TEXT, "Country the site is in; a site outside Ukraine is a base abroad (HostConsent).", required=False, default="Ukraine"),
         ),
         key=("site_id",),
     ),
@@ -208,17 +212,19 @@ SHEETS: tuple[Sheet, ...] = (
             Column("lat", FLOAT, "Latitude, WGS84 decimal degrees.", minimum=-90, maximum=90),
             Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
             Column("throughput_troops", INT, "Troops that can enter here over the deployment window.", minimum=0, maximum=BIG_TROOPS),
+            Column("via_country", TEXT, "Country crossed to reach this entry point (blank: none); Transit rows may refuse it.", required=False, default=""),
         ),
         key=("entry_id",),
     ),
     Sheet(
         "Frontline",
-        "The contact line: one or more polylines, points in seq order.",
+        "Threat lines: one or more polylines, points in seq order; kind contact (the front), border or sea.",
         (
             Column("line_id", ID, "Polyline identifier."),
             Column("seq", INT, "Order of the point along its line.", minimum=0, maximum=1e9),
             Column("lat", FLOAT, "Latitude, WGS84 decimal degrees.", minimum=-90, maximum=90),
             Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
+            Column("kind", ID, "Kind of threat line: contact, border or sea (Buffers give each kind its distance).", required=False, default="contact"),
         ),
         key=("line_id", "seq"),
     ),
@@ -261,6 +267,78 @@ SHEETS: tuple[Sheet, ...] = (
         ),
         required=False,
         key=("scenario", "key"),
+    ),
+)
+
+# Optional sheets of issue 15 (threats, threat lines, bases abroad, transit, money): each one
+# absent leaves the model exactly as without it.
+SHEETS += (
+    Sheet(
+        "Threats",
+        "Optional: threat classes (e.g. ballistic, cruise, drone, aircraft); threat t is defended by the capability t_defence.",
+        (
+            Column("threat", ID, "Threat class name."),
+            Column("description", TEXT, "What it is (for the reader only).", required=False, default=""),
+        ),
+        required=False,
+        key=("threat",),
+    ),
+    Sheet(
+        "AirDefenceRanges",
+        "Optional: an air-defence system's range and effect per threat; a system listed here gives t_defence per row instead of air_defence/ballistic_defence.",
+        (
+            Column("ad_type", ID, "Air-defence system.", references="AirDefenceTypes.ad_type"),
+            Column("threat", ID, "Threat class.", references="Threats.threat"),
+            Column("range_km", FLOAT, "Engagement range against this threat: an asset within it is covered.", minimum=0, maximum=BIG_KM),
+            Column("effect", FLOAT, "Layers one fire unit fills against this threat (1: a full layer; 0.25: four posts make one).", required=False, default=1.0, minimum=0, maximum=10),
+        ),
+        required=False,
+        key=("ad_type", "threat"),
+    ),
+    Sheet(
+        "Buffers",
+        "Optional: least distance from each kind of threat line, per item or item kind; replaces frontline_buffer_km for the lines of that kind.",
+        (
+            Column("line_kind", ID, "Kind of threat line (Frontline kind): contact, border, sea."),
+            Column("item", TEXT, "A unit_type/ad_type, or an item kind: unit, air_defence; blank: every item.", required=False, default=""),
+            Column("min_km", FLOAT, "Least distance from every line of that kind.", minimum=0, maximum=BIG_KM),
+        ),
+        required=False,
+        key=("line_kind", "item"),
+    ),
+    Sheet(
+        "HostConsent",
+        "Optional: which states a host country outside Ukraine lets base forces on its soil, and which item kinds.",
+        (
+            Column("country", ID, "Host country (Sites country)."),
+            Column("state", ID, "Contributing state, or * for every state.", references="States.state*"),
+            Column("allowed", FLAG, "1: may base forces there; 0: may not."),
+            Column("item_kind", TEXT, "Only these items or item kinds (comma-separated: unit, air_defence, or names); blank: all.", required=False, default=""),
+        ),
+        required=False,
+        key=("country", "state"),
+    ),
+    Sheet(
+        "Transit",
+        "Optional: transit countries that refuse passage (EntryPoints via_country).",
+        (
+            Column("country", ID, "Transit country."),
+            Column("state", ID, "Contributing state, or * for every state.", references="States.state*"),
+            Column("allowed", FLAG, "1: passage allowed; 0: refused."),
+            Column("item_kind", TEXT, "Only for these items or item kinds (comma-separated); blank: all.", required=False, default=""),
+        ),
+        required=False,
+        key=("country", "state", "item_kind"),
+    ),
+    Sheet(
+        "Funding",
+        "Optional: money a state contributes instead of (or besides) troops; it adds to the budget.",
+        (
+            Column("state", ID, "Contributing state.", references="States.state"),
+            Column("meur", FLOAT, "Money for the planning horizon, M EUR.", minimum=0, maximum=BIG_MEUR),
+        ),
+        required=False,
+        key=("state",),
     ),
 )
 SHEETS_BY_NAME = {s.name: s for s in SHEETS}
