@@ -66,3 +66,52 @@ def test_effect_makes_weighted_layers():
         assert api.evaluate(data, plan).score.objective == pytest.approx(expected)
     solved = api.solve(data)  # the optimiser agrees with the scorer (self-check) and buys all three
     assert solved.score.objective == pytest.approx(125.0)
+
+
+# --------------------------------------------------------------------------- threat lines
+
+
+def _border_tables(buffers: bool) -> dict:
+    """Tiny, plus a border line at 48.3N: North (S2, 48.0N) is 33 km from it, 222 km from the front."""
+    t = tiny()
+    t["Frontline"] = {"line_id": ["F", "F", "B", "B"], "seq": [1, 2, 1, 2], "lat": [46.0, 46.0, 48.3, 48.3],
+                      "lon": [29.5, 30.5, 29.5, 30.5], "kind": ["contact", "contact", "border", "border"]}
+    if buffers:
+        t["Buffers"] = {"line_kind": ["border"], "item": [""], "min_km": [50]}
+    return t
+
+
+def test_a_border_buffer_excludes_a_site_the_contact_line_alone_allowed():
+    def sites_of(t):
+        cands = candidates.build(from_tables(t))
+        return set(cands.placements.loc[cands.placements["item"] == "hospital", "site_id"])
+
+    assert sites_of(_border_tables(buffers=False)) == {"S1", "S2"}  # S3 is 33 km from the front
+    assert sites_of(_border_tables(buffers=True)) == {"S1"}
+    data = from_tables(_border_tables(buffers=True))
+    assert data.frontline["line_id"].unique().tolist() == ["F"]  # the contact line keeps its role
+    why = candidates.placement_exclusion(data, candidates.build(data), "Borduria", "hospital", "S2")
+    assert why == "site North is 33 km from a hostile border; hospital needs 50 km (Buffers)"
+    plan = pd.DataFrame({"state": ["Borduria"], "item": ["hospital"], "site_id": ["S2"], "count": [1]})
+    assert [v.kind for v in api.evaluate(data, plan).score.violations] == ["placement"]
+
+
+def test_a_contact_buffer_row_replaces_frontline_buffer_km():
+    t = tiny()
+    t["Buffers"] = {"line_kind": ["contact", "contact"], "item": ["unit", "sam"], "min_km": [150, 20]}
+    cands = candidates.build(from_tables(t))
+    sites = cands.placements.groupby("item")["site_id"].apply(set).to_dict()
+    assert sites["hospital"] == {"S2"}  # S1 is 111 km < 150
+    assert sites["sam"] == {"S1", "S2"}  # 20 km, but the sam's own min_frontline_km 50 still holds (S3: 33 km)
+
+
+def test_wrong_kinds_are_reported_by_cell_all_at_once():
+    from cowopt.errors import InputError
+
+    t = _border_tables(buffers=True)
+    t["Frontline"]["kind"][2] = "boarder"
+    t["Buffers"] = {"line_kind": ["border", "lake"], "item": ["tank", ""], "min_km": [50, 10]}
+    with pytest.raises(InputError) as caught:
+        from_tables(t)
+    found = {(p.sheet, p.cell) for p in caught.value.problems}
+    assert found == {("Frontline", "E4"), ("Buffers", "B2"), ("Buffers", "A3")}

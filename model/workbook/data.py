@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cowopt.workbook import places, scenarios, schema
+from cowopt.workbook import places, scenarios, schema, threatcheck
 from cowopt.errors import InputError, Problem
 from cowopt.workbook.schema import AIR_DEFENCE, BALLISTIC_DEFENCE, FLAG, ID, INT, LIST, TEXT, Column, Sheet
 from cowopt.workbook.cells import blank as _blank
@@ -303,6 +303,7 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
     items = _items(tables["UnitTypes"], tables["AirDefenceTypes"], raws, errors, tables["AirDefenceRanges"])
     _check_references(tables, raws, items, errors)
     _check_consistency(tables, raws, settings, items, errors)
+    threatcheck.check(tables, raws, items, errors)
     places.check(tables, raws, errors)
     # Scenarios are checked in the same pass: a bad cell elsewhere must not hide a bad scenario row
     tables["Scenarios"] = scenarios.with_cells(tables["Scenarios"], raws["Scenarios"])
