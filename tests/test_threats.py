@@ -115,3 +115,117 @@ def test_wrong_kinds_are_reported_by_cell_all_at_once():
         from_tables(t)
     found = {(p.sheet, p.cell) for p in caught.value.problems}
     assert found == {("Frontline", "E4"), ("Buffers", "B2"), ("Buffers", "A3")}
+
+
+# --------------------------------------------------------------------------- bases abroad
+
+
+def _polish_base_tables(consent: bool) -> dict:
+    """A fighter squadron (air_policing, 150 km, needs an airfield) for Aland; the only airfield is
+    Rzeszów (S4, Poland, 49.5N). Lviv (A5, 50.0N, 56 km away) is worth 50 of air policing. The
+    entry point passes 100 troops: the 300-strong squadron abroad needs none of it."""
+    t = tiny()
+    t["Sites"] = {key: list(values) for key, values in t["Sites"].items()}
+    for key, value in (("site_id", "S4"), ("name", "Rzeszow"), ("region", "PL"), ("lat", 49.5), ("lon", 30.0),
+                       ("capacity_troops", 2000), ("has_airfield", 1), ("has_port", 0), ("deployable", 1)):
+        t["Sites"][key].append(value)
+    t["Sites"]["has_airfield"][0] = 0
+    t["Sites"]["country"] = ["Ukraine", "", "Ukraine", "Poland"]
+    t["UnitTypes"] = {"unit_type": ["fighters"], "capability": ["air_policing"], "troops": [300], "cost_meur": [200],
+                      "combat": [0], "radius_km": [150], "min_frontline_km": [0], "needs_airfield": [1], "needs_port": [0]}
+    t["Infrastructure"] = {"asset_id": ["A5"], "name": ["Lviv"], "category": ["city"], "lat": [50.0], "lon": [30.0],
+                           "value": [50]}
+    t["CapabilityWeights"] = {"category": ["city"], "capability": ["air_policing"], "weight": [1.0]}
+    t["Inventory"] = {"state": ["Aland"], "item": ["fighters"], "available": [1]}
+    t["EntryPoints"]["throughput_troops"] = [100]
+    if consent:
+        t["HostConsent"] = {"country": ["Poland"], "state": ["Aland"], "allowed": [1], "item_kind": ["air_policing"]}
+    return t
+
+
+def test_a_fighter_squadron_at_a_polish_base_covers_lviv_only_with_consent():
+    without = api.solve(from_tables(_polish_base_tables(consent=False)))
+    assert without.score is None or without.score.objective == 0.0
+    data = from_tables(_polish_base_tables(consent=True))
+    result = api.solve(data)
+    assert result.score.objective == pytest.approx(50.0)
+    assert list(zip(result.score.deployments["site_id"], result.score.deployments["count"])) == [("S4", 1)]
+    assert result.score.transport_cost_meur == 0.0 and result.score.violations == []
+    # the same plan without consent is refused by the scorer, with the host named
+    plan = pd.DataFrame({"state": ["Aland"], "item": ["fighters"], "site_id": ["S4"], "count": [1]})
+    refused = api.evaluate(from_tables(_polish_base_tables(consent=False)), plan).score.violations
+    assert [v.kind for v in refused] == ["placement"]
+    assert "Poland has given Aland no consent (HostConsent)" in refused[0].message
+
+
+def test_a_host_may_allow_some_item_kinds_only():
+    t = _polish_base_tables(consent=True)
+    t["HostConsent"]["item_kind"] = ["air_defence"]
+    cands = candidates.build(from_tables(t))
+    assert cands.placements.empty
+
+
+# --------------------------------------------------------------------------- transit and straits
+
+
+def _flotilla_tables(straits_open: int) -> dict:
+    """A mine-countermeasures flotilla (needs a port and the Straits) from Aland (outside the Black
+    Sea) and from Borduria (black_sea=1); the only port is North (S2)."""
+    t = tiny()
+    t["States"]["black_sea"] = [0, 1]
+    t["UnitTypes"] = {"unit_type": ["flotilla"], "capability": ["mine_countermeasures"], "troops": [200],
+                      "cost_meur": [100], "combat": [0], "radius_km": [60], "min_frontline_km": [0],
+                      "needs_airfield": [0], "needs_port": [1], "needs_straits": [1]}
+    t["Sites"]["has_port"] = [0, 1, 0]
+    t["Inventory"] = {"state": ["Aland", "Borduria"], "item": ["flotilla", "flotilla"], "available": [1, 1]}
+    t["CapabilityWeights"] = {"category": ["city"], "capability": ["mine_countermeasures"], "weight": [1.0]}
+    t["Settings"]["key"].append("straits_open")
+    t["Settings"]["value"].append(straits_open)
+    return t
+
+
+def test_a_flotilla_from_outside_the_black_sea_is_refused_while_the_straits_are_closed():
+    closed = from_tables(_flotilla_tables(straits_open=0))
+    assert set(candidates.build(closed).placements["state"]) == {"Borduria"}
+    assert candidates.state_exclusion(closed, "Aland", "flotilla") == (
+        "flotilla must pass the Turkish Straits, which are closed to warships (straits_open=0), "
+        "and Aland is not a Black Sea state")
+    plan = pd.DataFrame({"state": ["Aland"], "item": ["flotilla"], "site_id": ["S2"], "count": [1]})
+    assert [v.kind for v in api.evaluate(closed, plan).score.violations] == ["placement"]
+    opened = from_tables(_flotilla_tables(straits_open=1))
+    assert set(candidates.build(opened).placements["state"]) == {"Aland", "Borduria"}
+
+
+def test_a_transit_ban_closes_an_entry_point_or_refuses_one_state():
+    t = tiny()
+    t["EntryPoints"] = {"entry_id": ["E1", "E2"], "name": ["Gate", "Chop"], "lat": [50.0, 48.5], "lon": [30.0, 30.0],
+                        "throughput_troops": [5000, 5000], "via_country": ["", "Hungary"]}
+    t["Transit"] = {"country": ["Hungary"], "state": ["*"], "allowed": [0], "item_kind": [""]}
+    cands = candidates.build(from_tables(t))
+    assert set(cands.routes["entry_id"]) == {"E1"}  # closed outright: exact, throughput and all
+    # a refusal for one state: a site reached only through Hungary is refused to that state
+    t["EntryPoints"]["via_country"] = ["Hungary", "Hungary"]
+    t["Transit"] = {"country": ["Hungary"], "state": ["Aland"], "allowed": [0], "item_kind": ["battalion"]}
+    data = from_tables(t)
+    cands = candidates.build(data)
+    assert "Aland" not in set(cands.placements.loc[cands.placements["item"] == "battalion", "state"])
+    assert "sam" in set(cands.placements.loc[cands.placements["state"] == "Aland", "item"])
+    assert "crosses Hungary, which refuses transit of battalion of Aland" in candidates.placement_exclusion(
+        data, cands, "Aland", "battalion", "S1")
+
+
+# --------------------------------------------------------------------------- funding
+
+
+def test_funding_raises_coverage_exactly_as_the_same_budget_would():
+    low = tiny()
+    low["Settings"]["value"][0] = 300
+    funded = tiny()
+    funded["Settings"]["value"][0] = 300
+    funded["Funding"] = {"state": ["Borduria"], "meur": [300]}
+    high = tiny()
+    high["Settings"]["value"][0] = 600
+    at_300, with_funding, at_600 = (api.solve(from_tables(t)).score for t in (low, funded, high))
+    assert with_funding.objective == pytest.approx(at_600.objective)
+    assert with_funding.objective > at_300.objective
+    assert with_funding.budget_meur == 600.0
