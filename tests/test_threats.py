@@ -229,3 +229,25 @@ def test_funding_raises_coverage_exactly_as_the_same_budget_would():
     assert with_funding.objective == pytest.approx(at_600.objective)
     assert with_funding.objective > at_300.objective
     assert with_funding.budget_meur == 600.0
+
+
+# --------------------------------------------------------------------------- the shipped threats example
+
+
+def test_the_threats_example_solves_with_the_politics_in_force():
+    from conftest import ROOT
+
+    result = api.solve(ROOT / "inputs" / "example_threats.xlsx")
+    assert result.status == api.Status.OPTIMAL
+    assert result.score.objective == pytest.approx(7022.05, abs=0.01)
+    assert result.score.violations == []
+    dep = result.score.deployments
+    # Montreux: the only flotilla comes from a Black Sea state
+    assert set(dep.loc[dep["item"] == "demining_flotilla", "state"]) == {"Turkiye"}
+    # Hungary's ban closes Chop - Zahony; the bases abroad hold only what their hosts allow
+    assert "E04" not in set(result.candidates.routes["entry_id"])
+    assert set(dep.loc[dep["site_id"].isin(["X01", "X02"]), "item"]) <= {"air_policing_sqn", "patriot", "samp_t",
+                                                                          "nasams", "iris_t_slm", "logistics_battalion"}
+    # Kharkiv and Sumy (34 km from Russia) and Chernihiv (47 km from Belarus) are inside the 50 km
+    # border buffer; the base example used Chernihiv and Sumy
+    assert not dep["site_id"].isin(["S04", "S12", "S13"]).any()
