@@ -251,3 +251,17 @@ def test_the_threats_example_solves_with_the_politics_in_force():
     # Kharkiv and Sumy (34 km from Russia) and Chernihiv (47 km from Belarus) are inside the 50 km
     # border buffer; the base example used Chernihiv and Sumy
     assert not dep["site_id"].isin(["S04", "S12", "S13"]).any()
+
+
+def test_the_map_names_a_base_abroad_with_its_host_and_draws_border_lines(tmp_path):
+    from cowopt.report import plots
+
+    result = api.solve(from_tables(_polish_base_tables(consent=True)))
+    assert plots._site_table(result).at["S4", "name"] == "Rzeszow (Poland)"
+    border = api.solve(from_tables(_border_tables(buffers=True)))
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    plots._draw_frontline(ax, border.data)
+    assert sorted(line.get_linestyle() for line in ax.get_lines()) == ["--", "-"]  # border dashed, front solid
+    assert plots.draw_map(border, tmp_path / "map.png", dpi=40).stat().st_size > 0
