@@ -263,5 +263,5 @@ def test_the_map_names_a_base_abroad_with_its_host_and_draws_border_lines(tmp_pa
 
     ax = Figure().add_subplot()
     plots._draw_frontline(ax, border.data)
-    assert sorted(line.get_linestyle() for line in ax.get_lines()) == ["--", "-"]  # border dashed, front solid
+    assert sorted(line.get_linestyle() for line in ax.get_lines()) == ["-", "--"]  # border dashed, front solid
     assert plots.draw_map(border, tmp_path / "map.png", dpi=40).stat().st_size > 0
