@@ -36,6 +36,9 @@ sys.path.insert(0, str(HERE))
 SIZES = {
     "example": {"kind": "example", "gap": 1e-4, "targets": {"total_s": 2.0, "gap": 1e-4},
                 "about": "inputs/example.xlsx, the shipped example"},
+    "example-threats": {"kind": "example", "file": "example_threats.xlsx", "gap": 1e-4,
+                        "targets": {"total_s": 3.0, "gap": 1e-4},
+                        "about": "inputs/example_threats.xlsx: ranges per threat, borders, bases abroad, transit (issue 15)"},
     "small": {"kind": "full", "sites": 40, "assets": 120, "states": 12, "gap": 1e-4,
               "targets": {"total_s": 10.0, "gap": 1e-4},
               "about": "full model, 40 sites x 120 assets x 12 states"},
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="cowopt benchmark suite (see benchmarks/README.md)")
-    parser.add_argument("--sizes", default="example,small,medium,mclp-200",
+    parser.add_argument("--sizes", default="example,example-threats,small,medium,mclp-200",
                         help=f"comma-separated, from: {', '.join(SIZES)}")
     parser.add_argument("--runs", type=int, default=3, help="runs per instance; medians are reported")
     parser.add_argument("--time-limit", type=float, default=60.0, help="solver time limit per run, s")
@@ -165,7 +168,7 @@ def _instance_file(size: str, folder: Path, seed: int) -> Path:
     """The workbook of a size: the shipped example, or a generated one (made once per folder)."""
     spec = SIZES[size]
     if spec["kind"] == "example":
-        return EXAMPLE
+        return ROOT / "inputs" / spec["file"] if "file" in spec else EXAMPLE
     import generate
 
     path = folder / f"{size}-seed{seed}.xlsx"

@@ -194,9 +194,10 @@ def _refused_sites(data: InputData, state: str, item: str, sites, abroad: frozen
     the fast twin of `political_exclusion` (same rules, no words)."""
     usable = politics.usable_entries(data, state, item) if len(data.transit) else None
     refused, consent = set(), {}
+    countries = data.sites["country"]
     for s in sites:
         if s in abroad:
-            country = data.sites.at[s, "country"]
+            country = countries[s]
             if country not in consent:
                 consent[country] = politics.consent_exclusion(data, state, item, s) is None
             if not consent[country]:
@@ -237,6 +238,9 @@ def _cover_options(data: InputData, item_site_cover: dict, worth: dict, site_ass
     options: dict = {}
     capabilities = data.items["capabilities"].to_dict()
     cap_radius = data.items["cap_radius"].to_dict() if "cap_radius" in data.items else {}
+    matrix = site_asset.to_numpy()
+    site_pos = {s: i for i, s in enumerate(site_asset.index)}
+    asset_pos = {a: i for i, a in enumerate(site_asset.columns)}
     for (item, s), covered in item_site_cover.items():
         pair = (item, s)
         for cap in capabilities[item]:
@@ -246,8 +250,8 @@ def _cover_options(data: InputData, item_site_cover: dict, worth: dict, site_ass
             radius = cap_radius.get(item, {}).get(cap)
             within = covered
             if radius is not None:  # own range per threat: within the item's widest ring, nearer
-                near = site_asset.loc[s, list(covered)] <= radius + DISTANCE_TOLERANCE_KM
-                within = tuple(near.index[near.to_numpy()])
+                km = matrix[site_pos[s], [asset_pos[a] for a in covered]]
+                within = tuple(a for a, d in zip(covered, km) if d <= radius + DISTANCE_TOLERANCE_KM)
             for a in within:
                 if a in valued:
                     options.setdefault((a, cap), []).append(pair)

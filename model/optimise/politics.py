@@ -21,8 +21,8 @@ def item_matches(data: InputData, item: str, kinds: str) -> bool:
     tokens = [t.strip() for t in str(kinds or "").split(",") if t.strip()]
     if not tokens:
         return True
-    spec = data.items.loc[item]
-    return any(t == item or t == spec["kind"] or t in spec["capabilities"] for t in tokens)
+    kind, capabilities = data.items.at[item, "kind"], data.items.at[item, "capabilities"]
+    return any(t == item or t == kind or t in capabilities for t in tokens)
 
 
 def abroad(data: InputData) -> frozenset:
@@ -31,14 +31,15 @@ def abroad(data: InputData) -> frozenset:
     return frozenset(data.sites.index[(country.fillna("").replace("", HOME_COUNTRY) != HOME_COUNTRY).to_numpy()])
 
 
-def _rows_for(table: pd.DataFrame, country: str, state: str) -> pd.DataFrame:
+def _rows_for(table: pd.DataFrame, country: str, state: str) -> list:
     """The rows of a (country, state, allowed, item_kind) table that speak for this state:
-    its own rows when it has any, else the rows for every state (*)."""
+    its own rows when it has any, else the rows for every state (*). Plain tuples: this runs
+    once per (state, item, country), and DataFrame filtering cost 0.6 s on the threats example."""
     if table.empty:
-        return table
-    here = table[table["country"] == country]
-    own = here[here["state"] == state]
-    return own if len(own) else here[here["state"] == "*"]
+        return []
+    here = [r for r in zip(table["country"], table["state"], table["allowed"], table["item_kind"]) if r[0] == country]
+    own = [r for r in here if r[1] == state]
+    return own if own else [r for r in here if r[1] == "*"]
 
 
 def consent_exclusion(data: InputData, state: str, item: str, site_id: str) -> str | None:
@@ -48,9 +49,9 @@ def consent_exclusion(data: InputData, state: str, item: str, site_id: str) -> s
         return None
     name = data.sites.at[site_id, "name"] or site_id
     rows = _rows_for(data.host_consent, country, state)
-    if rows.empty:
+    if not rows:
         return f"site {name} is in {country}, and {country} has given {state} no consent (HostConsent)"
-    if any(r.allowed and item_matches(data, item, r.item_kind) for r in rows.itertuples(index=False)):
+    if any(allowed and item_matches(data, item, kinds) for _, _, allowed, kinds in rows):
         return None
     return f"site {name} is in {country}, which does not let {state} base {item} there (HostConsent)"
 
@@ -61,8 +62,7 @@ def transit_refused(data: InputData, state: str, item: str, country: str) -> boo
     if not country:
         return False
     rows = _rows_for(data.transit, country, state)
-    refused = any(not r.allowed and item_matches(data, item, r.item_kind) for r in rows.itertuples(index=False))
-    return refused
+    return any(not allowed and item_matches(data, item, kinds) for _, _, allowed, kinds in rows)
 
 
 def closed_entries(data: InputData) -> frozenset:
