@@ -265,3 +265,11 @@ def test_the_map_names_a_base_abroad_with_its_host_and_draws_border_lines(tmp_pa
     plots._draw_frontline(ax, border.data)
     assert sorted(line.get_linestyle() for line in ax.get_lines()) == ["-", "--"]  # border dashed, front solid
     assert plots.draw_map(border, tmp_path / "map.png", dpi=40).stat().st_size > 0
+
+
+def test_the_states_table_shows_each_states_money():
+    t = tiny()
+    t["Funding"] = {"state": ["Borduria"], "meur": [250.5]}
+    score = api.solve(from_tables(t)).score
+    money = score.states.set_index("state")["funding_meur"]
+    assert money.to_dict() == {"Aland": 0.0, "Borduria": 250.5}

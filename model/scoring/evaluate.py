@@ -108,7 +108,11 @@ def _states_table(data, plan: pd.DataFrame) -> pd.DataFrame:
     table = data.states[["state", "core", "eligible", "max_troops", "combat_allowed"]].copy()
     table = table.join(by_state, how="left").fillna({"units": 0, "troops": 0, "cost_meur": 0.0})
     table[["units", "troops"]] = table[["units", "troops"]].astype(int)
-    table["note"] = np.where(table["eligible"] == 0, "not eligible: contributes nothing", "")
+    # money given instead of (or besides) troops: Funding adds to the budget (issue 15)
+    money = data.funding.groupby("state")["meur"].sum() if len(data.funding) else pd.Series(dtype=float)
+    table["funding_meur"] = money.reindex(table.index).fillna(0.0).astype(float)
+    table["note"] = np.where(table["eligible"] == 0, np.where(table["funding_meur"] > 0, "not eligible: gives money only",
+                                                             "not eligible: contributes nothing"), "")
     return table.reset_index(drop=True)
 
 
