@@ -273,3 +273,24 @@ def test_the_states_table_shows_each_states_money():
     score = api.solve(from_tables(t)).score
     money = score.states.set_index("state")["funding_meur"]
     assert money.to_dict() == {"Aland": 0.0, "Borduria": 250.5}
+
+
+def test_axis_presence_puts_a_unit_near_the_line_and_the_scorer_counts_it():
+    """Two hospitals (Borduria), budget 100. Free: both at North (S2): City 40 + Town 5, then a second
+    layer 22.5 -> 67.5. 'One hospital within 120 km of F' leaves only Middle (S1, 111 km): North 45 +
+    Town's second layer from Middle 2.5 -> 47.5."""
+    t = tiny()
+    t["Settings"]["value"][0] = 100
+    t["Inventory"] = {"state": ["Borduria"], "item": ["hospital"], "available": [2]}
+    assert api.solve(from_tables(t)).score.objective == pytest.approx(67.5)
+    t["AxisPresence"] = {"rule_id": ["FRONT1"], "line_id": ["F"], "within_km": [120], "min_count": [1],
+                         "item": ["medical"]}
+    data = from_tables(t)
+    result = api.solve(data)
+    assert result.score.objective == pytest.approx(47.5)
+    assert sorted(result.score.deployments["site_id"]) == ["S1", "S2"]
+    plan = pd.DataFrame({"state": ["Borduria"], "item": ["hospital"], "site_id": ["S2"], "count": [2]})
+    assert [v.message for v in api.evaluate(data, plan).score.violations] == [
+        "axis presence FRONT1: 0 matching units within 120 km of line F; needs at least 1"]
+    t["AxisPresence"]["within_km"] = [100]  # no allowed site that near: found before solving
+    assert api.solve(from_tables(t)).status == api.Status.INFEASIBLE

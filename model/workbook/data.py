@@ -53,6 +53,8 @@ class InputData:
     host_consent: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["country", "state", "allowed", "item_kind"]))
     transit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["country", "state", "allowed", "item_kind"]))
     funding: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["state", "meur"]))
+    axis_presence: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["rule_id", "line_id", "within_km", "min_count", "item"]))
 
     @property
     def funding_meur(self) -> float:
@@ -368,6 +370,7 @@ def _check_references(tables, raws, items: pd.DataFrame, errors: _Collector) -> 
         "States.state*": set(tables["States"]["state"].dropna()) | {"*"},
         "AirDefenceTypes.ad_type": set(tables["AirDefenceTypes"]["ad_type"].dropna()),
         "Threats.threat": set(tables["Threats"]["threat"].dropna()),
+        "Frontline.line_id": set(tables["Frontline"]["line_id"].dropna()),
     }
     what = {"Items": "a unit_type or ad_type", "Capabilities": "a capability of some item",
             "States.state*": "a States state (or *)", "Threats.threat": "a threat of the Threats sheet"}
@@ -465,4 +468,5 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         host_consent=clean(tables["HostConsent"]),
         transit=clean(tables["Transit"]),
         funding=clean(tables["Funding"]),
+        axis_presence=clean(tables["AxisPresence"], "rule_id"),
     )

@@ -331,6 +331,19 @@ SHEETS += (
         key=("country", "state", "item_kind"),
     ),
     Sheet(
+        "AxisPresence",
+        "Optional: at least min_count matching units within within_km of a named threat line (presence along an axis).",
+        (
+            Column("rule_id", ID, "Rule name, used in reports."),
+            Column("line_id", ID, "A Frontline line_id (contact, border or sea line).", references="Frontline.line_id"),
+            Column("within_km", FLOAT, "Units at sites within this distance of the line count.", minimum=0, maximum=BIG_KM),
+            Column("min_count", INT, "At least this many matching units.", minimum=0, maximum=1e6),
+            Column("item", TEXT, "Only these items, item kinds or capabilities (comma-separated); blank: any.", required=False, default=""),
+        ),
+        required=False,
+        key=("rule_id",),
+    ),
+    Sheet(
         "Funding",
         "Optional: money a state contributes instead of (or besides) troops; it adds to the budget.",
         (

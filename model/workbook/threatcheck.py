@@ -30,12 +30,12 @@ def check(tables: dict[str, pd.DataFrame], raws: dict, items: pd.DataFrame, erro
         if isinstance(r.item, str) and r.item and r.item not in names | set(ITEM_KINDS):
             errors.add("Buffers", cell("Buffers", r.excel_row, "item"),
                        f"item '{r.item}' is neither a unit_type/ad_type nor an item kind ({', '.join(ITEM_KINDS)})")
-    for sheet in ("HostConsent", "Transit"):
+    for sheet, column in (("HostConsent", "item_kind"), ("Transit", "item_kind"), ("AxisPresence", "item")):
         for r in tables[sheet].itertuples(index=False):
-            for token in (t.strip() for t in str(r.item_kind or "").split(",") if t.strip()):
+            for token in (t.strip() for t in str(getattr(r, column) or "").split(",") if t.strip()):
                 if token not in known:
-                    errors.add(sheet, cell(sheet, r.excel_row, "item_kind"),
-                               f"item_kind '{token}' is not an item, an item kind ({', '.join(ITEM_KINDS)}) "
+                    errors.add(sheet, cell(sheet, r.excel_row, column),
+                               f"{column} '{token}' is not an item, an item kind ({', '.join(ITEM_KINDS)}) "
                                "or a capability of some item")
     countries = set(tables["Sites"].get("country", pd.Series(dtype=object)).dropna()) - {"", "Ukraine"}
     for country in sorted(set(tables["HostConsent"]["country"].dropna()) - countries):

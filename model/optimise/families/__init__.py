@@ -8,6 +8,7 @@ one line here (docs/architecture.md shows it step by step).
 
 from __future__ import annotations
 
+from cowopt.optimise.families.axis_presence import AxisPresence
 from cowopt.optimise.families.base import Build, Family, PlanFacts, Slack, Violation
 from cowopt.optimise.families.budget import Budget
 from cowopt.optimise.families.contributions import Contributions
@@ -29,6 +30,7 @@ FAMILIES: tuple[Family, ...] = (
     Budget(),
     Rules(),
     CoreLead(),
+    AxisPresence(),
 )
 
 __all__ = ["FAMILIES", "Build", "Family", "PlanFacts", "Slack", "Violation"]
