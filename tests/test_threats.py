@@ -294,3 +294,10 @@ def test_axis_presence_puts_a_unit_near_the_line_and_the_scorer_counts_it():
         "axis presence FRONT1: 0 matching units within 120 km of line F; needs at least 1"]
     t["AxisPresence"]["within_km"] = [100]  # no allowed site that near: found before solving
     assert api.solve(from_tables(t)).status == api.Status.INFEASIBLE
+
+
+def test_the_plans_sites_sheet_says_a_site_is_empty_because_of_a_border():
+    from cowopt.report.plan import sites_with_status
+
+    table = sites_with_status(api.solve(from_tables(_border_tables(buffers=True)))).set_index("site_id")
+    assert "33 km from a hostile border" in table.at["S2", "why"]
