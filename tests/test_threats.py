@@ -301,3 +301,20 @@ def test_the_plans_sites_sheet_says_a_site_is_empty_because_of_a_border():
 
     table = sites_with_status(api.solve(from_tables(_border_tables(buffers=True)))).set_index("site_id")
     assert "33 km from a hostile border" in table.at["S2", "why"]
+
+
+def test_a_max_share_bounds_what_one_state_carries():
+    """Free optimum 247.5: Aland's sam at Middle (Plant 100), Borduria's sam and 2 hospitals at North
+    (City 80 + hospitals 45 + 22.5). With Aland's max_share 0.3 and Borduria giving 100 M EUR, Aland's
+    sam (300 of 800) is too much: Borduria's sam moves to Middle (100) and the hospitals stay (67.5)."""
+    t = tiny()
+    t["States"]["max_share"] = [0.3, None]
+    t["Funding"] = {"state": ["Borduria"], "meur": [100]}
+    data = from_tables(t)
+    score = api.solve(data).score
+    assert score.objective == pytest.approx(167.5)
+    assert set(score.deployments["state"]) == {"Borduria"} and score.violations == []
+    plan = pd.DataFrame({"state": ["Aland", "Borduria"], "item": ["sam", "hospital"], "site_id": ["S1", "S2"],
+                         "count": [1, 1]})  # Aland 300 of 300 + 50 + 100 = 66.7 %
+    assert [v.message for v in api.evaluate(data, plan).score.violations] == [
+        "Aland carries 66.7% of the cost (300.0 of 450.0 M EUR); max_share is 30.0%"]

@@ -120,6 +120,8 @@ SHEETS: tuple[Sheet, ...] = (
             Column("max_troops", INT, "Most troops this state sends (crews of systems included).", minimum=0, maximum=BIG_TROOPS),
             Column("combat_allowed", FLAG, "1 if the state may send combat units.", required=False, default=0),
             Column("black_sea", FLAG, "1 for a Black Sea state: its ships need no straits passage.", required=False, default=0),
+            Column("min_share", FLOAT, "Least share of the mission's cost (its units plus its Funding) this state carries; blank: none.", required=False, default=None, minimum=0, maximum=1),
+            Column("max_share", FLOAT, "Largest share of the mission's cost this state carries; blank: none.", required=False, default=None, minimum=0, maximum=1),
         ),
         key=("state",),
     ),

@@ -37,6 +37,16 @@ def check(tables: dict[str, pd.DataFrame], raws: dict, items: pd.DataFrame, erro
                     errors.add(sheet, cell(sheet, r.excel_row, column),
                                f"{column} '{token}' is not an item, an item kind ({', '.join(ITEM_KINDS)}) "
                                "or a capability of some item")
+    states = tables["States"]
+    if "min_share" in states:
+        for r in states.itertuples(index=False):
+            lo, hi = r.min_share, r.max_share
+            if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo == lo and hi == hi and lo > hi:
+                errors.add("States", cell("States", r.excel_row, "max_share"),
+                           f"{r.state}: max_share {hi:g} is below min_share {lo:g}")
+        floors = [v for v in states["min_share"] if isinstance(v, (int, float)) and v == v]
+        if sum(floors) > 1 + 1e-9:
+            errors.add("States", None, f"the min_share values add up to {sum(floors):g}; together they can be at most 1")
     countries = set(tables["Sites"].get("country", pd.Series(dtype=object)).dropna()) - {"", "Ukraine"}
     for country in sorted(set(tables["HostConsent"]["country"].dropna()) - countries):
         errors.warn(f"HostConsent: country '{country}' has no site in the Sites sheet, so its rows change nothing")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from cowopt.optimise.families.axis_presence import AxisPresence
 from cowopt.optimise.families.base import Build, Family, PlanFacts, Slack, Violation
 from cowopt.optimise.families.budget import Budget
+from cowopt.optimise.families.burden_share import BurdenShare
 from cowopt.optimise.families.contributions import Contributions
 from cowopt.optimise.families.core_lead import CoreLead
 from cowopt.optimise.families.coverage import Coverage
@@ -31,6 +32,7 @@ FAMILIES: tuple[Family, ...] = (
     Rules(),
     CoreLead(),
     AxisPresence(),
+    BurdenShare(),
 )
 
 __all__ = ["FAMILIES", "Build", "Family", "PlanFacts", "Slack", "Violation"]
