@@ -62,6 +62,9 @@ class TroopCaps(Family):
         capacity = int(data.sites.loc[list({s for _, _, s in placements}), "capacity_troops"].sum()) if placements else 0
         entries = cands.routes["entry_id"].unique()
         throughput = int(data.entry_points.loc[list(entries), "throughput_troops"].sum()) if len(entries) else 0
+        # bases abroad are supplied by their hosts, not through Ukraine's entry points
+        abroad = [s for s in {s for _, _, s in placements} if s in cands.abroad]
+        throughput += int(data.sites.loc[abroad, "capacity_troops"].sum()) if abroad else 0
         return [f"mission_troops_min is {lo:,} troops but {what} at most {most:,}"
                 for what, most in (("the eligible states can send (caps and inventory)", supply),
                                    ("the allowed sites can host", capacity),
