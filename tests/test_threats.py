@@ -318,3 +318,28 @@ def test_a_max_share_bounds_what_one_state_carries():
                          "count": [1, 1]})  # Aland 300 of 300 + 50 + 100 = 66.7 %
     assert [v.message for v in api.evaluate(data, plan).score.violations] == [
         "Aland carries 66.7% of the cost (300.0 of 450.0 M EUR); max_share is 30.0%"]
+
+
+def _crewing_tables(aland_troops: int, crewing: bool) -> dict:
+    """Two sams (50 km): Aland's and one Cadonia gives (Cadonia sends no troops). One sam earns 100
+    (Plant from Middle), two earn 180 (City from North too)."""
+    t = tiny()
+    t["States"] = {"state": ["Aland", "Cadonia"], "core": [1, 0], "eligible": [1, 1],
+                   "max_troops": [aland_troops, 0], "combat_allowed": [1, 0]}
+    t["Inventory"] = {"state": ["Aland", "Cadonia"], "item": ["sam", "sam"], "available": [1, 1]}
+    if crewing:
+        t["Crewing"] = {"state": ["Cadonia"], "item": ["sam"], "crew_state": ["Aland"]}
+    return t
+
+
+def test_crewless_items_are_operated_by_another_states_crews_within_its_cap():
+    assert api.solve(from_tables(_crewing_tables(200, crewing=False))).score.objective == pytest.approx(100.0)
+    crewed = api.solve(from_tables(_crewing_tables(200, crewing=True))).score
+    assert crewed.objective == pytest.approx(180.0)
+    assert sorted(crewed.deployments["state"]) == ["Aland", "Cadonia"]
+    tight = from_tables(_crewing_tables(100, crewing=True))
+    assert api.solve(tight).score.objective == pytest.approx(100.0)  # Aland's 100 troops crew one sam only
+    plan = pd.DataFrame({"state": ["Aland", "Cadonia"], "item": ["sam", "sam"], "site_id": ["S1", "S2"],
+                         "count": [1, 1]})
+    assert [v.message for v in api.evaluate(tight, plan).score.violations] == [
+        "Aland sends 200 troops; its cap is 100"]

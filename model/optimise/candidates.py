@@ -90,10 +90,16 @@ def state_exclusion(data: InputData, state: str, item: str) -> str | None:
     record = data.states.loc[state]
     if not record["eligible"]:
         return f"{state} is not eligible (eligible=0)"
+    crew = politics.crew_of(data).get((state, item), state)  # Crewing: another state's soldiers operate it
+    if crew != state:
+        record = data.states.loc[crew]
+        if not record["eligible"]:
+            return f"{item} of {state} is crewed by {crew}, which is not eligible (eligible=0)"
+    who = state if crew == state else f"{crew} (its crews, Crewing)"
     if data.items.loc[item, "combat"] and not record["combat_allowed"]:
-        return f"{item} is a combat unit and {state} has combat_allowed=0"
+        return f"{item} is a combat unit and {who} has combat_allowed=0"
     if data.items.loc[item, "troops"] > record["max_troops"]:
-        return f"one {item} needs {data.items.loc[item, 'troops']} troops; {state} sends at most {record['max_troops']}"
+        return f"one {item} needs {data.items.loc[item, 'troops']} troops; {who} sends at most {record['max_troops']}"
     return politics.straits_exclusion(data, state, item)
 
 

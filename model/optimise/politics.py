@@ -94,3 +94,10 @@ def straits_exclusion(data: InputData, state: str, item: str) -> str | None:
         return None
     return (f"{item} must pass the Turkish Straits, which are closed to warships (straits_open=0), "
             f"and {state} is not a Black Sea state")
+
+
+def crew_of(data: InputData) -> dict:
+    """(state, item) -> the state whose soldiers operate it (Crewing); absent: the state itself."""
+    if data.crewing.empty:
+        return {}
+    return {(n, k): c for n, k, c in zip(data.crewing["state"], data.crewing["item"], data.crewing["crew_state"])}

@@ -53,6 +53,7 @@ class InputData:
     host_consent: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["country", "state", "allowed", "item_kind"]))
     transit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["country", "state", "allowed", "item_kind"]))
     funding: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["state", "meur"]))
+    crewing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["state", "item", "crew_state"]))
     axis_presence: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["rule_id", "line_id", "within_km", "min_count", "item"]))
 
@@ -469,4 +470,5 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         transit=clean(tables["Transit"]),
         funding=clean(tables["Funding"]),
         axis_presence=clean(tables["AxisPresence"], "rule_id"),
+        crewing=clean(tables["Crewing"]),
     )

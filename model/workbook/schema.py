@@ -346,6 +346,17 @@ SHEETS += (
         key=("rule_id",),
     ),
     Sheet(
+        "Crewing",
+        "Optional: items one state gives and another state's soldiers operate; their troops count to the crewing state's max_troops.",
+        (
+            Column("state", ID, "State that gives the item (its Inventory row).", references="States.state"),
+            Column("item", ID, "The item.", references="Items"),
+            Column("crew_state", ID, "State whose crews operate it.", references="States.state"),
+        ),
+        required=False,
+        key=("state", "item"),
+    ),
+    Sheet(
         "Funding",
         "Optional: money a state contributes instead of (or besides) troops; it adds to the budget.",
         (
