@@ -343,3 +343,18 @@ def test_crewless_items_are_operated_by_another_states_crews_within_its_cap():
                          "count": [1, 1]})
     assert [v.message for v in api.evaluate(tight, plan).score.violations] == [
         "Aland sends 200 troops; its cap is 100"]
+
+
+def test_bad_cells_of_the_new_sheets_are_all_reported_by_cell():
+    from cowopt.errors import InputError
+
+    t = _patriot_tables(ranges=True)
+    t["AirDefenceRanges"]["threat"][1] = "hypersonic"
+    t["HostConsent"] = {"country": ["Poland"], "state": ["Nowhere"], "allowed": [3], "item_kind": ["tanks"]}
+    t["Funding"] = {"state": ["Aland"], "meur": [-5]}
+    with pytest.raises(InputError) as caught:
+        from_tables(t)
+    found = {(p.sheet, p.cell): p.message for p in caught.value.problems}
+    assert found[("AirDefenceRanges", "B3")] == "threat 'hypersonic' is not a threat (Threats sheet) listed in the workbook"
+    assert set(found) == {("AirDefenceRanges", "B3"), ("HostConsent", "B2"), ("HostConsent", "C2"),
+                          ("HostConsent", "D2"), ("Funding", "B2")}

@@ -374,7 +374,7 @@ def _check_references(tables, raws, items: pd.DataFrame, errors: _Collector) -> 
         "Frontline.line_id": set(tables["Frontline"]["line_id"].dropna()),
     }
     what = {"Items": "a unit_type or ad_type", "Capabilities": "a capability of some item",
-            "States.state*": "a States state (or *)", "Threats.threat": "a threat of the Threats sheet"}
+            "States.state*": "a state (or *)", "Threats.threat": "a threat (Threats sheet)"}
     for spec in schema.SHEETS:
         frame, raw = tables[spec.name], raws[spec.name]
         for column in spec.columns:
