@@ -358,3 +358,10 @@ def test_bad_cells_of_the_new_sheets_are_all_reported_by_cell():
     assert found[("AirDefenceRanges", "B3")] == "threat 'hypersonic' is not a threat (Threats sheet) listed in the workbook"
     assert set(found) == {("AirDefenceRanges", "B3"), ("HostConsent", "B2"), ("HostConsent", "C2"),
                           ("HostConsent", "D2"), ("Funding", "B2")}
+
+
+def test_the_legend_gives_a_patriots_shorter_ranges_per_threat():
+    from cowopt.report.maplayout import _threat_ranges
+
+    assert _threat_ranges(from_tables(_patriot_tables(ranges=True)), "patriot") == ", dotted 40 km"
+    assert _threat_ranges(from_tables(_patriot_tables(ranges=False)), "patriot") == ""

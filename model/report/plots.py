@@ -396,6 +396,11 @@ def _draw_rings(ax, data, plan) -> list[tuple[str, float, str, bool]]:
         lats, lons = geodesic_circle(float(data.sites.at[site, "lat"]), float(data.sites.at[site, "lon"]), radius)
         ax.fill(lons, lats, facecolor=colours[item], alpha=0.05, edgecolor="none", zorder=3)
         ax.plot(lons, lats, color=colours[item], linewidth=1.3, alpha=0.85, zorder=3)
+        # a shorter range against some threat (AirDefenceRanges; Patriot: ballistic 40 km): a dotted inner ring
+        inner = data.items.at[item, "cap_radius"] if "cap_radius" in data.items else {}
+        for km in sorted({v for v in inner.values() if v < radius and v * points_per_km >= _MIN_RING_PT}):
+            lats, lons = geodesic_circle(float(data.sites.at[site, "lat"]), float(data.sites.at[site, "lon"]), km)
+            ax.plot(lons, lats, color=colours[item], linewidth=0.9, linestyle=":", alpha=0.85, zorder=3)
     return [(k, float(data.items.at[k, "radius_km"]), colours[k], visible[k]) for k in types]
 
 
