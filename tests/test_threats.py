@@ -1,6 +1,6 @@
 """Issue 15 on hand-worked tiny instances: threat classes, threat-line buffers, bases abroad,
 transit and straits, funding. Each sheet is optional; the example without them is checked
-in test_optimum (7666.75)."""
+in test_hostile_outputs (base 7666.75)."""
 
 from __future__ import annotations
 
