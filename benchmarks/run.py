@@ -39,6 +39,9 @@ SIZES = {
     "example-staged": {"kind": "example", "file": "inputs/example_staged.xlsx", "gap": 1e-4,
                        "targets": {"total_s": 10.0, "gap": 1e-4},
                        "about": "inputs/example_staged.xlsx, the example in 4 stages (issue 14)"},
+    "example-threats": {"kind": "example", "file": "inputs/example_threats.xlsx", "gap": 1e-4,
+                        "targets": {"total_s": 3.0, "gap": 1e-4},
+                        "about": "inputs/example_threats.xlsx: ranges per threat, borders, bases abroad, transit (issue 15)"},
     "small": {"kind": "full", "sites": 40, "assets": 120, "states": 12, "gap": 1e-4,
               "targets": {"total_s": 10.0, "gap": 1e-4},
               "about": "full model, 40 sites x 120 assets x 12 states"},
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="cowopt benchmark suite (see benchmarks/README.md)")
-    parser.add_argument("--sizes", default="example,example-staged,small,medium,mclp-200",
+    parser.add_argument("--sizes", default="example,example-staged,example-threats,small,medium,mclp-200",
                         help=f"comma-separated, from: {', '.join(SIZES)}")
     parser.add_argument("--runs", type=int, default=3, help="runs per instance; medians are reported")
     parser.add_argument("--time-limit", type=float, default=60.0, help="solver time limit per run, s")

@@ -285,8 +285,7 @@ def _check_fixed(data: InputData, cands: Candidates, fixed: dict) -> None:
             ("site", s, "Sites", data.sites.index)) if name not in index]
         reason = "; ".join(unknown)
         if not unknown:
-            reason = candidates_mod.state_exclusion(data, n, k) or candidates_mod.site_exclusion(
-                data, k, s, cands.site_front_km[s], s in cands.reachable_sites) or f"{n} has no {k} in Inventory"
+            reason = candidates_mod.placement_exclusion(data, cands, n, k, s) or f"{n} has no {k} in Inventory"
         # keys from planfile.fixed_from_plan know their plan file and rows; plain tuples do not
         file, rows = getattr(key, "file", "") or "--fix plan", getattr(key, "rows", ())
         where = f" (rows {', '.join(rows)})" if len(rows) > 1 else ""

@@ -265,7 +265,7 @@ class TestRegistry:
 
     def test_names_are_unique(self):
         names = [f.name for f in families.FAMILIES]
-        assert len(set(names)) == len(names) == 9
+        assert len(set(names)) == len(names) == 11
 
     def test_a_new_family_is_one_class_and_one_registration(self, tiny_tables, monkeypatch):
         """The worked example of docs/architecture.md: at most `limit` used sites."""

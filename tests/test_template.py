@@ -115,7 +115,7 @@ def _validations(sheet) -> dict[str, tuple[str, str]]:
 def test_flag_columns_have_zero_one_dropdowns(empty_template: Path) -> None:
     book = openpyxl.load_workbook(empty_template)
     flag_columns = [(s.name, i, c.name) for s in schema.SHEETS for i, c in enumerate(s.columns) if c.kind == schema.FLAG]
-    assert len(flag_columns) == 11  # States 3, UnitTypes 3, AirDefenceTypes 1, Sites 3, Rules 1
+    assert len(flag_columns) == 15  # States 4, UnitTypes 4, AirDefenceTypes 1, Sites 3, Rules 1, HostConsent 1, Transit 1
     for sheet_name, index, name in flag_columns:
         letter = openpyxl.utils.get_column_letter(index + 1)
         assert _validations(book[sheet_name])[f"{letter}2:{letter}1000"] == ("list", '"0,1"'), (sheet_name, name)

@@ -167,7 +167,7 @@ def test_missing_required_column_is_reported_at_the_header(tmp_path: Path, tiny_
     path = edit(write(tmp_path, tiny_tables), lambda book: book["Sites"].delete_cols(6))
     assert_reported(problems_of(path), "Sites", "1",
                     "column 'capacity_troops' is missing from the header row (expected columns: site_id, "
-                    "name, region, lat, lon, capacity_troops, has_airfield, has_port, deployable)")
+                    "name, region, lat, lon, capacity_troops, has_airfield, has_port, deployable, country)")
 
 
 def test_missing_required_sheet_is_reported(tmp_path: Path, tiny_tables: dict) -> None:

@@ -54,17 +54,16 @@ class ModelIndex:
     @classmethod
     def of(cls, data: InputData, candidates: Candidates, fixed: dict) -> ModelIndex:
         placements = candidates.placements
-        group_of = state_groups(data, set(placements["state"]), fixed)
+        group_of = state_groups(data, set(placements["state"]), fixed, candidates.signature)
         members = defaultdict(list)
         for state, group in sorted(group_of.items()):
             members[group].append(state)
         sends = sorted(set(zip(placements["state"], placements["item"])))
         available = {(n, k): int(a) for n, k, a in zip(placements["state"], placements["item"], placements["available"])}
-        groups_of_item = defaultdict(set)
-        for n, k in sends:
-            groups_of_item[k].add(group_of[n])
-        item_sites = sorted(set(zip(placements["item"], placements["site_id"])))
-        stands = [(k, s, g) for k, s in item_sites for g in sorted(groups_of_item[k])]
+        # (k, s, g) where g's states may place k at s; a group's states share their allowed
+        # sites (state_groups splits states that a host or transit country treats apart)
+        stands = sorted({(k, s, group_of[n]) for n, k, s in zip(placements["state"], placements["item"],
+                                                                 placements["site_id"])})
         index = cls(group_of, dict(members), sends, stands, available)
         for n, k in sends:
             index.by_state[n].append((n, k))
@@ -76,7 +75,7 @@ class ModelIndex:
         return index
 
 
-def state_groups(data: InputData, states: set, fixed: dict) -> dict:
+def state_groups(data: InputData, states: set, fixed: dict, signature: dict | None = None) -> dict:
     """state -> group: as few groups as the site-specific constraints allow."""
     alone = {n for n, _, _ in fixed}
     for _, rule in data.rules.iterrows():
@@ -84,7 +83,12 @@ def state_groups(data: InputData, states: set, fixed: dict) -> dict:
             alone.add(rule["state"])
     split_core = bool(data.settings["require_core_lead"])
     core = set(data.states.index[data.states["core"] == 1])
-    return {n: n if n in alone else (CORE_GROUP if split_core and n in core else OTHER_GROUP) for n in states}
+    groups = {n: n if n in alone else (CORE_GROUP if split_core and n in core else OTHER_GROUP) for n in states}
+    # states refused different (item, site)s by a host or transit country cannot share y
+    signature = signature or {}
+    kinds = {sig: i for i, sig in enumerate(sorted({signature[n] for n in states if signature.get(n)}, key=sorted))}
+    return {n: g if n in alone or not signature.get(n) else f"{g} [restricted {kinds[signature[n]] + 1}]"
+            for n, g in groups.items()}
 
 
 def cost_tiebreak(data: InputData, candidates: Candidates) -> float:

@@ -150,7 +150,8 @@ def start_coverage(data: InputData, cands: Candidates, start: dict) -> float:
         if name == "y":
             units[(key[0], key[1])] += int(round(v))  # solver values carry float noise
     total = 0.0
+    effect = cands.effect or {}
     for cell, options in cands.cover_options.items():
-        n = min(sum(units[p] for p in options), len(level_weights) - 1)
-        total += cands.worth[cell] * level_weights[n]
+        n = sum(effect.get((p[0], cell[1]), 1.0) * units[p] for p in options)
+        total += cands.worth[cell] * float(np.interp(n, np.arange(len(level_weights)), level_weights))
     return total

@@ -187,7 +187,7 @@ def _warm_step(data, v, cands, model, index, solver, start, build_seconds, out, 
         out.append((v, api.PlanResult(variant_data, cands, api.Status.INFEASIBLE, "infeasible (found before solving)",
                                       None, diagnosis=reasons)))
         return start
-    model.budget_meur.set_value(float(v.budget_meur))
+    model.budget_meur.set_value(float(v.budget_meur) + data.funding_meur)  # Funding adds to every budget
     if solver.wants_start():
         greedy = greedy_start(variant_data, cands, index)
         if not start or start_coverage(variant_data, cands, greedy) > start_coverage(variant_data, cands, start):

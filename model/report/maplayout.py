@@ -242,7 +242,8 @@ def _legend_sections(data, plan, asset_classes, rings, flow_scale, site_scale) -
         if flow_scale is not None:
             sections.append(("Entry points and flows", _flow_handles(flow_scale), 0.5))
         if rings:
-            sections.append(("Air-defence range", [_ring_handle(k, r, c, drawn) for k, r, c, drawn in rings], 0.5))
+            sections.append(("Air-defence range", [_ring_handle(k, r, c, drawn, _threat_ranges(data, k))
+                                                   for k, r, c, drawn in rings], 0.5))
     else:
         sections.append(("Sites and entries", [(_unused_site_handle(), "candidate site"),
                                                (_entry_handle(), "entry point")], 0.5))
@@ -257,9 +258,17 @@ def _legend_sections(data, plan, asset_classes, rings, flow_scale, site_scale) -
     return sections
 
 
-def _ring_handle(item: str, radius_km: float, colour: str, drawn: bool) -> tuple:
+def _threat_ranges(data, item: str) -> str:
+    """', dotted 40/60 km' for a system whose range against some threat is shorter than its ring
+    (AirDefenceRanges; the dotted inner rings), else ''."""
+    radius = data.items.at[item, "cap_radius"] if "cap_radius" in data.items else {}
+    shorter = sorted({km for km in radius.values() if km < float(data.items.at[item, "radius_km"])})
+    return f", dotted {'/'.join(f'{km:,.0f}' for km in shorter)} km" if shorter else ""
+
+
+def _ring_handle(item: str, radius_km: float, colour: str, drawn: bool, per_threat: str = "") -> tuple:
     if drawn:
-        return Line2D([], [], color=colour, linewidth=1.5), f"{item} ({radius_km:,.0f} km ring)"
+        return Line2D([], [], color=colour, linewidth=1.5), f"{item} ({radius_km:,.0f} km ring{per_threat})"
     return (Line2D([], [], marker="o", linestyle="none", markersize=11, markerfacecolor="none", markeredgecolor=colour,
                    markeredgewidth=1.6), f"{item} ({radius_km:,.0f} km: halo, too small to draw)")
 
@@ -271,6 +280,10 @@ def _front_handles(data) -> list:
     if buffer_km > 0:
         handles.append((Patch(facecolor=_FRONT_COLOUR, alpha=0.2, edgecolor=_FRONT_COLOUR, linestyle="--"),
                         f"no placement within {buffer_km:,.0f} km"))
+    kinds = set(data.threat_lines["kind"]) if len(data.threat_lines) else set()
+    for kind, style, text in (("border", "--", "hostile border (threat line)"), ("sea", ":", "sea threat line")):
+        if kind in kinds:
+            handles.append((Line2D([], [], color=_FRONT_COLOUR, linewidth=1.8, linestyle=style), text))
     return handles
 
 

@@ -143,12 +143,19 @@ def site_status(result: PlanResult, row) -> tuple[str, str]:
     if row.capacity_troops <= 0:
         return NO_CAPACITY, "capacity_troops is 0"
     if not (cands.placements["site_id"] == site).any():
-        reasons = {candidates_mod.site_exclusion(data, k, site, front_km, reachable) for k in data.items.index}
+        line_km = _line_km(cands, site)
+        reasons = {candidates_mod.site_exclusion(data, k, site, front_km, reachable, line_km) for k in data.items.index}
         reasons.discard(None)
         shown = "; ".join(sorted(reasons)[:2]) or "no state has an item available that may stand here"
         return NO_ITEM, shown
     verb = "the optimiser did not use it" if result.mode == "solve" else "the plan does not use it"
     return NOT_CHOSEN, f"{front_km:,.0f} km from the contact line, reachable, capacity {int(row.capacity_troops):,}; {verb}"
+
+
+def _line_km(cands, site):
+    """The site's distance to each kind of threat line (border and sea buffers), if any."""
+    lines = cands.site_line_km
+    return lines.loc[site] if lines is not None and site in lines.index else None
 
 
 def _used_status(result: PlanResult, site, front_km: float, reachable: bool, row) -> tuple[str, str]:
@@ -157,7 +164,7 @@ def _used_status(result: PlanResult, site, front_km: float, reachable: bool, row
     problems = []
     for item in dict.fromkeys(here["item"]):
         if item in data.items.index and site in data.sites.index:
-            reason = candidates_mod.site_exclusion(data, item, site, front_km, reachable)
+            reason = candidates_mod.site_exclusion(data, item, site, front_km, reachable, _line_km(result.candidates, site))
             if reason:
                 problems.append(reason)
     if row.troops > row.capacity_troops:

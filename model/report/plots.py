@@ -357,7 +357,21 @@ def _grid_axis(start: float, stop: float, step: float) -> np.ndarray:
     return np.linspace(start, stop, count)
 
 
+_THREAT_LINE_STYLE = {"border": ("--", 1.8), "sea": (":", 2.0)}  # the contact line is solid
+
+
+def _draw_threat_lines(ax, data) -> None:
+    """Border and sea threat lines (Frontline kind), dashed and dotted in the front's colour."""
+    lines = data.threat_lines
+    if lines is None or lines.empty:
+        return
+    for (kind, _), line in lines[lines["kind"] != "contact"].groupby(["kind", "line_id"], sort=True):
+        style, width = _THREAT_LINE_STYLE.get(kind, ("-.", 1.6))
+        ax.plot(line["lon"], line["lat"], color=_FRONT_COLOUR, linestyle=style, linewidth=width, zorder=6)
+
+
 def _draw_frontline(ax, data) -> None:
+    _draw_threat_lines(ax, data)
     for _, line in data.frontline.sort_values(["line_id", "seq"]).groupby("line_id", sort=True):
         if len(line) == 1:
             ax.plot(line["lon"], line["lat"], marker="X", color=_FRONT_COLOUR, markersize=9, zorder=6)
@@ -382,6 +396,11 @@ def _draw_rings(ax, data, plan) -> list[tuple[str, float, str, bool]]:
         lats, lons = geodesic_circle(float(data.sites.at[site, "lat"]), float(data.sites.at[site, "lon"]), radius)
         ax.fill(lons, lats, facecolor=colours[item], alpha=0.05, edgecolor="none", zorder=3)
         ax.plot(lons, lats, color=colours[item], linewidth=1.3, alpha=0.85, zorder=3)
+        # a shorter range against some threat (AirDefenceRanges; Patriot: ballistic 40 km): a dotted inner ring
+        inner = data.items.at[item, "cap_radius"] if "cap_radius" in data.items else {}
+        for km in sorted({v for v in inner.values() if v < radius and v * points_per_km >= _MIN_RING_PT}):
+            lats, lons = geodesic_circle(float(data.sites.at[site, "lat"]), float(data.sites.at[site, "lon"]), km)
+            ax.plot(lons, lats, color=colours[item], linewidth=0.9, linestyle=":", alpha=0.85, zorder=3)
     return [(k, float(data.items.at[k, "radius_km"]), colours[k], visible[k]) for k in types]
 
 
@@ -485,6 +504,10 @@ def _site_table(result) -> pd.DataFrame:
     data, plan = result.data, result.score
     sites = data.sites[["lat", "lon"]].copy()
     sites["name"] = [_site_name(data, s) for s in sites.index]
+    abroad = data.sites["country"].fillna("") if "country" in data.sites else pd.Series("", index=data.sites.index)
+    # a base abroad is labelled with its host country (Sites country)
+    sites["name"] = [f"{name} ({abroad[s]})" if abroad[s] not in ("", "Ukraine") else name
+                     for s, name in zip(sites.index, sites["name"])]
     sites["troops"], sites["units_here"], sites["ad_here"], sites["violates"] = 0, False, False, False
     sites["ad_items"] = [() for _ in sites.index]
     if plan is None:

@@ -99,7 +99,7 @@ def score(data: InputData, candidates: Candidates, plan: pd.DataFrame, flows: pd
     facts = PlanFacts(data, candidates, rows, valid, unit_cost, transport, stranded)
     violations = [v for family in families.FAMILIES for v in family.check(facts)]
     return PlanScore(plan.drop(columns=["cell_ref"]), coverage, sites, logistics, states, rules, shares,
-                     objective, max_objective, troops, unit_cost, transport, float(data.settings["budget_meur"]),
+                     objective, max_objective, troops, unit_cost, transport, data.budget_total_meur,
                      penalty, violations)
 
 
@@ -108,7 +108,11 @@ def _states_table(data, plan: pd.DataFrame) -> pd.DataFrame:
     table = data.states[["state", "core", "eligible", "max_troops", "combat_allowed"]].copy()
     table = table.join(by_state, how="left").fillna({"units": 0, "troops": 0, "cost_meur": 0.0})
     table[["units", "troops"]] = table[["units", "troops"]].astype(int)
-    table["note"] = np.where(table["eligible"] == 0, "not eligible: contributes nothing", "")
+    # money given instead of (or besides) troops: Funding adds to the budget (issue 15)
+    money = data.funding.groupby("state")["meur"].sum() if len(data.funding) else pd.Series(dtype=float)
+    table["funding_meur"] = money.reindex(table.index).fillna(0.0).astype(float)
+    table["note"] = np.where(table["eligible"] == 0, np.where(table["funding_meur"] > 0, "not eligible: gives money only",
+                                                             "not eligible: contributes nothing"), "")
     return table.reset_index(drop=True)
 
 
@@ -134,11 +138,18 @@ def _coverage(data, candidates: Candidates, counts: pd.Series):
     rows = []
     names, categories = data.assets["name"].to_dict(), data.assets["category"].to_dict()
     values = data.assets["value"].astype(float).to_dict()
+    effect = candidates.effect or {}
     for (a, cap), worth in sorted(candidates.worth.items()):
         options = candidates.cover_options.get((a, cap), ())
         n_cover = sum(units_at.get(pair, 0) for pair in options)
+        if effect and any((k, cap) in effect for k, _ in options):
+            # weighted layers: a unit of effect e fills e of a layer; a part layer earns its part
+            n_cover = round(sum(effect.get((k, cap), 1.0) * units_at.get((k, s), 0) for k, s in options), 9)
+            earned = float(np.interp(n_cover, np.arange(len(cumulative)), cumulative))
+        else:
+            earned = cumulative[min(n_cover, len(level_weights))]
         rows.append((a, names[a], categories[a], cap, values[a], worth / values[a],
-                     n_cover, worth * cumulative[min(n_cover, len(level_weights))], worth * cumulative[-1], worth,
+                     n_cover, worth * earned, worth * cumulative[-1], worth,
                      worth if n_cover > 0 else 0.0))
     coverage = pd.DataFrame(rows, columns=["asset_id", "name", "category", "capability", "value", "weight",
                                            "cover_count", "contribution", "max_contribution", "_worth", "_covered"])

@@ -142,7 +142,7 @@ class _PlanContext:
         data, score = self.data, self.score
         troops = int(data.items.at[item, "troops"])
         problems = []
-        budget = float(data.settings["budget_meur"])
+        budget = data.budget_total_meur
         if score.cost_meur + cost > budget + 1e-6:
             problems.append(f"budget: {score.cost_meur + cost:,.1f} of {budget:,.0f} M EUR")
         cap = int(data.states.at[state, "max_troops"])

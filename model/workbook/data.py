@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cowopt.workbook import places, scenarios, schema, stagecheck
+from cowopt.workbook import places, scenarios, schema, stagecheck, threatcheck
 from cowopt.errors import InputError, Problem
 from cowopt.workbook.schema import AIR_DEFENCE, BALLISTIC_DEFENCE, Sheet
 from cowopt.workbook.cells import blank as _blank
@@ -50,6 +50,26 @@ class InputData:
     @property
     def staged(self) -> bool:
         return not self.stages.empty
+    # issue 15, each optional (empty: the model as without it). `frontline` above holds the
+    # contact lines only; `threat_lines` every Frontline row with its kind.
+    threat_lines: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["line_id", "seq", "lat", "lon", "kind"]))
+    threats: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["threat", "description"]))
+    buffers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["line_kind", "item", "min_km"]))
+    host_consent: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["country", "state", "allowed", "item_kind"]))
+    transit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["country", "state", "allowed", "item_kind"]))
+    funding: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["state", "meur"]))
+    crewing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["state", "item", "crew_state"]))
+    axis_presence: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["rule_id", "line_id", "within_km", "min_count", "item"]))
+
+    @property
+    def funding_meur(self) -> float:
+        """Money states give instead of troops: it adds to budget_meur."""
+        return float(self.funding["meur"].sum()) if len(self.funding) else 0.0
+
+    @property
+    def budget_total_meur(self) -> float:
+        return float(self.settings["budget_meur"]) + self.funding_meur
 
     @property
     def capabilities(self) -> list[str]:
@@ -79,6 +99,11 @@ def load(path: str | Path) -> InputData:
 def from_tables(tables: dict, source: str = "<tables>") -> InputData:
     """Validate in-memory tables (sheet name -> DataFrame or dict of columns)."""
     return validate(sheets_from_tables(tables), source, "")
+
+
+def threat_capability(threat: str) -> str:
+    """The capability that defends against a threat class: ballistic -> ballistic_defence."""
+    return f"{threat}_defence"
 
 
 # --------------------------------------------------------------------------- cells
@@ -283,9 +308,10 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
         errors.problems += raw.problems
         tables[spec.name] = _read_table(spec, raw, errors)
     settings = _read_settings(tables["Settings"], raws["Settings"], errors)
-    items = _items(tables["UnitTypes"], tables["AirDefenceTypes"], raws, errors)
+    items = _items(tables["UnitTypes"], tables["AirDefenceTypes"], raws, errors, tables["AirDefenceRanges"])
     _check_references(tables, raws, items, errors)
     _check_consistency(tables, raws, settings, items, errors)
+    threatcheck.check(tables, raws, items, errors)
     places.check(tables, raws, errors)
     stagecheck.check(tables, raws, settings, errors)
     # Scenarios are checked in the same pass: a bad cell elsewhere must not hide a bad scenario row
@@ -299,22 +325,38 @@ def validate(sheets: dict[str, RawSheet], source: str, sha256: str) -> InputData
     return _assemble(source, sha256, settings, tables, items, tuple(errors.warnings))
 
 
-def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector) -> pd.DataFrame:
-    """Unit types and air-defence types as one table of items with capabilities."""
+def _items(units: pd.DataFrame, defences: pd.DataFrame, raws, errors: _Collector,
+           ranges: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Unit types and air-defence types as one table of items with capabilities.
+
+    `cap_radius` and `cap_effect` map a capability to its own range and layer weight where it
+    differs from the item's radius_km and 1: an ad_type with AirDefenceRanges rows gives
+    `<threat>_defence` per row, at that row's range and effect (docs/model.md, threat classes)."""
+    per_threat: dict = {}
+    for r in (ranges.itertuples(index=False) if ranges is not None else ()):
+        if not _blank(r.ad_type) and not _blank(r.threat) and r.range_km is not None:
+            effect = 1.0 if _blank(r.effect) else float(r.effect)
+            per_threat.setdefault(r.ad_type, {})[threat_capability(r.threat)] = (float(r.range_km), effect)
     rows = []
     for r in units.itertuples(index=False):
         rows.append(dict(item=r.unit_type, kind="unit", capabilities=tuple(r.capability or ()),
                          troops=r.troops, cost_meur=r.cost_meur, combat=r.combat, radius_km=r.radius_km,
                          min_frontline_km=r.min_frontline_km, needs_airfield=r.needs_airfield,
                          needs_port=r.needs_port, deploy_cost_meur=r.deploy_cost_meur,
-                         running_meur_per_week=r.running_meur_per_week, _sheet="UnitTypes", _row=r.excel_row))
+                         running_meur_per_week=r.running_meur_per_week, needs_straits=r.needs_straits,
+                         cap_radius={}, cap_effect={}, _sheet="UnitTypes", _row=r.excel_row))
     for r in defences.itertuples(index=False):
         caps = (AIR_DEFENCE, BALLISTIC_DEFENCE) if r.ballistic_capable else (AIR_DEFENCE,)
+        radius, effect = {}, {}
+        if r.ad_type in per_threat:  # per-threat rows replace the shorthand
+            caps = tuple(sorted(c for c, (km, eff) in per_threat[r.ad_type].items() if km > 0 and eff > 0))
+            radius = {c: km for c, (km, _) in per_threat[r.ad_type].items() if c in caps}
+            effect = {c: eff for c, (_, eff) in per_threat[r.ad_type].items() if c in caps and eff != 1.0}
         rows.append(dict(item=r.ad_type, kind="air_defence", capabilities=caps, troops=r.crew,
-                         cost_meur=r.cost_meur, combat=0, radius_km=r.range_km,
-                         min_frontline_km=r.min_frontline_km, needs_airfield=0, needs_port=0,
+                         cost_meur=r.cost_meur, combat=0, radius_km=max(radius.values(), default=r.range_km),
+                         min_frontline_km=r.min_frontline_km, needs_airfield=0, needs_port=0, needs_straits=0,
                          deploy_cost_meur=r.deploy_cost_meur, running_meur_per_week=r.running_meur_per_week,
-                         _sheet="AirDefenceTypes", _row=r.excel_row))
+                         cap_radius=radius, cap_effect=effect, _sheet="AirDefenceTypes", _row=r.excel_row))
     unit_rows = {row["item"]: row["_row"] for row in rows if row["_sheet"] == "UnitTypes" and not _blank(row["item"])}
     for row in rows:  # a clash is reported at the unit_type, naming the ad_type's row
         if row["_sheet"] != "AirDefenceTypes" or _blank(row["item"]) or row["item"] not in unit_rows:
@@ -335,8 +377,13 @@ def _check_references(tables, raws, items: pd.DataFrame, errors: _Collector) -> 
         "Sites.region": set(tables["Sites"]["region"].dropna()) - {""},
         "EntryPoints.entry_id": set(tables["EntryPoints"]["entry_id"].dropna()),
         "Stages.stage_id": set(tables["Stages"]["stage_id"].dropna()),
+        "States.state*": set(tables["States"]["state"].dropna()) | {"*"},
+        "AirDefenceTypes.ad_type": set(tables["AirDefenceTypes"]["ad_type"].dropna()),
+        "Threats.threat": set(tables["Threats"]["threat"].dropna()),
+        "Frontline.line_id": set(tables["Frontline"]["line_id"].dropna()),
     }
-    what = {"Items": "a unit_type or ad_type", "Capabilities": "a capability of some item"}
+    what = {"Items": "a unit_type or ad_type", "Capabilities": "a capability of some item",
+            "States.state*": "a state (or *)", "Threats.threat": "a threat (Threats sheet)"}
     for spec in schema.SHEETS:
         frame, raw = tables[spec.name], raws[spec.name]
         for column in spec.columns:
@@ -401,7 +448,7 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         return frame.set_index(index, drop=False) if index else frame
 
     items = items.drop(columns=["_sheet", "_row"]).set_index("item", drop=False)
-    for column in ("troops", "combat", "needs_airfield", "needs_port"):
+    for column in ("troops", "combat", "needs_airfield", "needs_port", "needs_straits"):
         items[column] = items[column].astype(int)
     for column in ("cost_meur", "radius_km", "min_frontline_km"):
         items[column] = items[column].astype(float)
@@ -409,7 +456,10 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
     items["deploy_cost_meur"] = [d if not _blank(d) else c for c, d in zip(items["cost_meur"], items["deploy_cost_meur"])]
     items["deploy_cost_meur"] = items["deploy_cost_meur"].astype(float)
     items["running_meur_per_week"] = items["running_meur_per_week"].fillna(0.0).astype(float)
-    frontline = tables["Frontline"].sort_values(["line_id", "seq"]).reset_index(drop=True)
+    lines = tables["Frontline"].sort_values(["line_id", "seq"]).reset_index(drop=True)
+    # the contact line keeps its old role everywhere (map shading, frontline_buffer_km);
+    # border and sea lines only act through Buffers
+    frontline = lines[lines["kind"] == "contact"].drop(columns=["kind"]).reset_index(drop=True)
     return InputData(
         source=source,
         sha256=sha256,
@@ -428,4 +478,12 @@ def _assemble(source, sha256, settings, tables, items, warnings) -> InputData:
         warnings=warnings,
         stages=stagecheck.stages_table(tables["Stages"], tables["EntryPoints"], settings),
         stage_inventory=clean(tables["StageInventory"]),
+        threat_lines=lines,
+        threats=clean(tables["Threats"]),
+        buffers=clean(tables["Buffers"]),
+        host_consent=clean(tables["HostConsent"]),
+        transit=clean(tables["Transit"]),
+        funding=clean(tables["Funding"]),
+        axis_presence=clean(tables["AxisPresence"], "rule_id"),
+        crewing=clean(tables["Crewing"]),
     )

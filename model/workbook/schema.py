@@ -99,6 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rotation_factor", FLOAT, 1.0, "ratio", "Staged plans: troops a state must hold per soldier deployed (3: two more in the force generation pool); state caps bind on deployed x factor.", 1, 100),
     Setting("allow_withdrawal", FLAG, 0, "flag", "Staged plans: 0: a unit that arrived stays to the end of the horizon; 1: it may leave in a later stage.", 0, 1),
     Setting("stage_weights", LIST, "", "weights", "Staged plans: worth of one point of coverage in each stage, in stage order (blank: the stage's weeks, i.e. protection-weeks).",),
+    Setting("straits_open", FLAG, 1, "flag", "0: the Turkish Straits are closed to warships (Montreux): items with needs_straits come only from Black Sea states.", 0, 1),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -123,6 +124,9 @@ SHEETS: tuple[Sheet, ...] = (
             Column("eligible", FLAG, "0: the state contributes nothing in this run.", required=False, default=1),
             Column("max_troops", INT, "Most troops this state sends (crews of systems included).", minimum=0, maximum=BIG_TROOPS),
             Column("combat_allowed", FLAG, "1 if the state may send combat units.", required=False, default=0),
+            Column("black_sea", FLAG, "1 for a Black Sea state: its ships need no straits passage.", required=False, default=0),
+            Column("min_share", FLOAT, "Least share of the mission's cost (its units plus its Funding) this state carries; blank: none.", required=False, default=None, minimum=0, maximum=1),
+            Column("max_share", FLOAT, "Largest share of the mission's cost this state carries; blank: none.", required=False, default=None, minimum=0, maximum=1),
         ),
         key=("state",),
     ),
@@ -141,6 +145,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column("needs_port", FLAG, "1: only at sites with a port.", required=False, default=0),
             Column("deploy_cost_meur", FLOAT, "Staged plans: one-off cost of bringing one unit in, M EUR (blank: cost_meur).", required=False, default=None, minimum=0, maximum=BIG_MEUR),
             Column("running_meur_per_week", FLOAT, "Staged plans: cost of one unit per week present, M EUR (blank: 0).", required=False, default=0.0, minimum=0, maximum=BIG_MEUR),
+            Column("needs_straits", FLAG, "1: a warship that must pass the Turkish Straits unless its state is a Black Sea state (Settings straits_open).", required=False, default=0),
         ),
         key=("unit_type",),
     ),
@@ -182,6 +187,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column("has_airfield", FLAG, "1 if the site has an airfield.", required=False, default=0),
             Column("has_port", FLAG, "1 if the site has a sea/river port.", required=False, default=0),
             Column("deployable", FLAG, "0: entry/transit only, nothing is placed here.", required=False, default=1),
+            Column("country", TEXT, "Country the site is in; a site outside Ukraine is a base abroad (HostConsent).", required=False, default="Ukraine"),
         ),
         key=("site_id",),
     ),
@@ -218,17 +224,19 @@ SHEETS: tuple[Sheet, ...] = (
             Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
             Column("throughput_troops", INT, "Troops that can enter here over the deployment window (the static model's total; Settings deployment_weeks says how long that window is).", minimum=0, maximum=BIG_TROOPS),
             Column("throughput_troops_per_week", FLOAT, "Troops that can enter here per week: staged plans (a Stages sheet) need it (blank: throughput_troops / deployment_weeks when that is set).", required=False, default=None, minimum=0, maximum=BIG_TROOPS),
+            Column("via_country", TEXT, "Country crossed to reach this entry point (blank: none); Transit rows may refuse it.", required=False, default=""),
         ),
         key=("entry_id",),
     ),
     Sheet(
         "Frontline",
-        "The contact line: one or more polylines, points in seq order.",
+        "Threat lines: one or more polylines, points in seq order; kind contact (the front), border or sea.",
         (
             Column("line_id", ID, "Polyline identifier."),
             Column("seq", INT, "Order of the point along its line.", minimum=0, maximum=1e9),
             Column("lat", FLOAT, "Latitude, WGS84 decimal degrees.", minimum=-90, maximum=90),
             Column("lon", FLOAT, "Longitude, WGS84 decimal degrees.", minimum=-180, maximum=180),
+            Column("kind", ID, "Kind of threat line: contact, border or sea (Buffers give each kind its distance).", required=False, default="contact"),
         ),
         key=("line_id", "seq"),
     ),
@@ -298,6 +306,102 @@ SHEETS: tuple[Sheet, ...] = (
         ),
         required=False,
         key=("state", "item", "stage_id"),
+    ),
+)
+
+# Optional sheets of issue 15 (threats, threat lines, bases abroad, transit, money): each one
+# absent leaves the model exactly as without it.
+SHEETS += (
+    Sheet(
+        "Threats",
+        "Optional: threat classes (e.g. ballistic, cruise, drone, aircraft); threat t is defended by the capability t_defence.",
+        (
+            Column("threat", ID, "Threat class name."),
+            Column("description", TEXT, "What it is (for the reader only).", required=False, default=""),
+        ),
+        required=False,
+        key=("threat",),
+    ),
+    Sheet(
+        "AirDefenceRanges",
+        "Optional: an air-defence system's range and effect per threat; a system listed here gives t_defence per row instead of air_defence/ballistic_defence.",
+        (
+            Column("ad_type", ID, "Air-defence system.", references="AirDefenceTypes.ad_type"),
+            Column("threat", ID, "Threat class.", references="Threats.threat"),
+            Column("range_km", FLOAT, "Engagement range against this threat: an asset within it is covered.", minimum=0, maximum=BIG_KM),
+            Column("effect", FLOAT, "Layers one fire unit fills against this threat (1: a full layer; 0.25: four posts make one).", required=False, default=1.0, minimum=0, maximum=10),
+        ),
+        required=False,
+        key=("ad_type", "threat"),
+    ),
+    Sheet(
+        "Buffers",
+        "Optional: least distance from each kind of threat line, per item or item kind; replaces frontline_buffer_km for the lines of that kind.",
+        (
+            Column("line_kind", ID, "Kind of threat line (Frontline kind): contact, border, sea."),
+            Column("item", TEXT, "A unit_type/ad_type, or an item kind: unit, air_defence; blank: every item.", required=False, default=""),
+            Column("min_km", FLOAT, "Least distance from every line of that kind.", minimum=0, maximum=BIG_KM),
+        ),
+        required=False,
+        key=("line_kind", "item"),
+    ),
+    Sheet(
+        "HostConsent",
+        "Optional: which states a host country outside Ukraine lets base forces on its soil, and which item kinds.",
+        (
+            Column("country", ID, "Host country (Sites country)."),
+            Column("state", ID, "Contributing state, or * for every state.", references="States.state*"),
+            Column("allowed", FLAG, "1: may base forces there; 0: may not."),
+            Column("item_kind", TEXT, "Only these items or item kinds (comma-separated: unit, air_defence, or names); blank: all.", required=False, default=""),
+        ),
+        required=False,
+        key=("country", "state"),
+    ),
+    Sheet(
+        "Transit",
+        "Optional: transit countries that refuse passage (EntryPoints via_country).",
+        (
+            Column("country", ID, "Transit country."),
+            Column("state", ID, "Contributing state, or * for every state.", references="States.state*"),
+            Column("allowed", FLAG, "1: passage allowed; 0: refused."),
+            Column("item_kind", TEXT, "Only for these items or item kinds (comma-separated); blank: all.", required=False, default=""),
+        ),
+        required=False,
+        key=("country", "state", "item_kind"),
+    ),
+    Sheet(
+        "AxisPresence",
+        "Optional: at least min_count matching units within within_km of a named threat line (presence along an axis).",
+        (
+            Column("rule_id", ID, "Rule name, used in reports."),
+            Column("line_id", ID, "A Frontline line_id (contact, border or sea line).", references="Frontline.line_id"),
+            Column("within_km", FLOAT, "Units at sites within this distance of the line count.", minimum=0, maximum=BIG_KM),
+            Column("min_count", INT, "At least this many matching units.", minimum=0, maximum=1e6),
+            Column("item", TEXT, "Only these items, item kinds or capabilities (comma-separated); blank: any.", required=False, default=""),
+        ),
+        required=False,
+        key=("rule_id",),
+    ),
+    Sheet(
+        "Crewing",
+        "Optional: items one state gives and another state's soldiers operate; their troops count to the crewing state's max_troops.",
+        (
+            Column("state", ID, "State that gives the item (its Inventory row).", references="States.state"),
+            Column("item", ID, "The item.", references="Items"),
+            Column("crew_state", ID, "State whose crews operate it.", references="States.state"),
+        ),
+        required=False,
+        key=("state", "item"),
+    ),
+    Sheet(
+        "Funding",
+        "Optional: money a state contributes instead of (or besides) troops; it adds to the budget.",
+        (
+            Column("state", ID, "Contributing state.", references="States.state"),
+            Column("meur", FLOAT, "Money for the planning horizon, M EUR.", minimum=0, maximum=BIG_MEUR),
+        ),
+        required=False,
+        key=("state",),
     ),
 )
 SHEETS_BY_NAME = {s.name: s for s in SHEETS}

@@ -333,7 +333,8 @@ def _validation_for(spec: Sheet, column: Column, lists: dict[str, str]) -> DataV
         return _list(f"={lists['setting_key']}", column, "warning")  # Scenarios also takes eligible:STATE ...
     if column.references == "Items" and "item" in lists:
         return _list(f"={lists['item']}", column, "warning")  # a snapshot: new items may be added
-    if column.references and "." in column.references and column.references != "Sites.region":
+    if (column.references and "." in column.references and column.references != "Sites.region"
+            and not column.references.endswith("*")):  # "*" (every state) is not a listed value
         sheet_name, column_name = column.references.split(".")
         target = schema.SHEETS_BY_NAME[sheet_name]
         letter = get_column_letter([c.name for c in target.columns].index(column_name) + 1)

@@ -8,8 +8,10 @@ one line here (docs/architecture.md shows it step by step).
 
 from __future__ import annotations
 
+from cowopt.optimise.families.axis_presence import AxisPresence
 from cowopt.optimise.families.base import Build, Family, PlanFacts, Slack, Violation
 from cowopt.optimise.families.budget import Budget
+from cowopt.optimise.families.burden_share import BurdenShare
 from cowopt.optimise.families.contributions import Contributions
 from cowopt.optimise.families.core_lead import CoreLead
 from cowopt.optimise.families.coverage import Coverage
@@ -29,6 +31,8 @@ FAMILIES: tuple[Family, ...] = (
     Budget(),
     Rules(),
     CoreLead(),
+    AxisPresence(),
+    BurdenShare(),
 )
 
 __all__ = ["FAMILIES", "Build", "Family", "PlanFacts", "Slack", "Violation"]

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from cowopt.optimise.families.base import Family, linear_sum
+from cowopt.optimise.families.base import Family, linear_sum, weighted_sum
 
 
 def coverage_classes(candidates) -> list[tuple[str, tuple, float, list]]:
@@ -36,16 +36,23 @@ class Coverage(Family):
         # relaxation gives HiGHS much better incumbents than binary z (measured, see BRIEF)
         model.z = pyo.Var(model.A, model.L, bounds=(0, 1), doc="cell class j covered at level l")
         units = {pair: model.u[pair] for pair in model.KS}  # one lookup per variable, not per term
+        effect = build.candidates.effect or {}
 
         def covering(m, j):
-            return linear_sum(m.z[j, l] for l in m.L) <= linear_sum(units[p] for p in classes[j][1])
+            cap, options = classes[j][0], classes[j][1]
+            if effect and any((k, cap) in effect for k, _ in options):  # weighted layers (AirDefenceRanges effect)
+                return linear_sum(m.z[j, l] for l in m.L) <= weighted_sum(
+                    (effect.get((p[0], cap), 1.0), units[p]) for p in options)
+            return linear_sum(m.z[j, l] for l in m.L) <= linear_sum(units[p] for p in options)
 
         model.ineq_coverage = pyo.Constraint(model.A, rule=covering, doc="coverage levels need covering units")
 
     def greedy_complete(self, plan, start) -> None:
         units = {key: v for (name, key), v in start.items() if name == "u"}
         levels = len(plan.data.level_weights)
-        for j, (_, options, _, _) in enumerate(coverage_classes(plan.cands)):
-            covered = sum(units.get(p, 0) for p in options)
-            for level in range(1, min(covered, levels) + 1):
-                start[("z", (j, level))] = 1.0
+        effect = plan.cands.effect or {}
+        for j, (cap, options, _, _) in enumerate(coverage_classes(plan.cands)):
+            covered = sum(effect.get((p[0], cap), 1.0) * units.get(p, 0) for p in options)
+            for level in range(1, levels + 1):
+                if covered - (level - 1) > 0:
+                    start[("z", (j, level))] = min(1.0, covered - (level - 1))

@@ -25,6 +25,7 @@ def cheapest_flows(data, candidates, demand: pd.Series) -> tuple[pd.DataFrame, d
     site that cannot enter: (routes with a `troops` column, {site: (stranded, demand)})."""
     import highspy
 
+    demand = demand[~demand.index.isin(candidates.abroad)]  # bases abroad use no Ukrainian entry point
     routes = candidates.routes[candidates.routes["site_id"].isin(demand.index)].reset_index(drop=True)
     rate = float(data.settings["transport_cost_eur_per_troop_km"]) / 1e6
     sites_list = list(demand.index)
@@ -62,8 +63,10 @@ class Logistics(Family):
         for e, s in model.R:
             into_site[s].append((e, s))
             out_of_entry[e].append((e, s))
+        abroad = build.candidates.abroad  # supplied by the host country, not through Ukraine's entries
         model.eq_site_troops = pyo.Constraint(
-            model.S, rule=lambda m, s: sum(m.f[r] for r in into_site[s]) == m.troops_at_site[s],
+            model.S, rule=lambda m, s: pyo.Constraint.Skip if s in abroad
+            else sum(m.f[r] for r in into_site[s]) == m.troops_at_site[s],
             doc="every soldier at a site came through an entry point")
         throughput = data.entry_points["throughput_troops"].to_dict()
         model.ineq_entry_throughput = pyo.Constraint(
@@ -99,7 +102,7 @@ class Logistics(Family):
         plan.flows = defaultdict(float)  # (entry, site) -> troops routed
 
     def greedy_take(self, plan, n, k, s, moving_meur) -> None:
-        need = float(plan.troops[k])
+        need = 0.0 if s in plan.cands.abroad else float(plan.troops[k])
         for _, e in plan.routes[s]:
             take = min(need, plan.entry_left[e])
             plan.entry_left[e] -= take
@@ -114,6 +117,8 @@ class Logistics(Family):
 
 def transport_meur(plan, s: str, troops: int) -> float | None:
     """Cost of bringing `troops` to s through the cheapest entries with room; None if no room."""
+    if s in plan.cands.abroad:
+        return 0.0  # a base abroad: no Ukrainian entry point, no transport cost in the model
     need, cost = float(troops), 0.0
     for unit_cost, e in plan.routes[s]:
         take = min(need, plan.entry_left[e])

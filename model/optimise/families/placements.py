@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from cowopt.optimise.candidates import site_exclusion, state_exclusion
+from cowopt.optimise.candidates import placement_exclusion
 from cowopt.optimise.families.base import Family, PlanFacts, Violation, linear_sum
 
 
@@ -27,9 +27,7 @@ def classify_rows(data, candidates, plan: pd.DataFrame) -> pd.DataFrame:
                    f"site '{row.site_id}' is not in the Sites sheet" if row.site_id not in data.sites.index else None)
         reason = None
         if unknown is None:
-            reason = state_exclusion(data, row.state, row.item) or site_exclusion(
-                data, row.item, row.site_id, candidates.site_front_km[row.site_id],
-                row.site_id in candidates.reachable_sites)
+            reason = placement_exclusion(data, candidates, row.state, row.item, row.site_id)
         known.append(unknown is None)
         allowed.append(unknown is None and reason is None)
         problems.append(unknown or (f"{row.count} {row.item} of {row.state} at {row.site_id}: {reason}" if reason else None))
