@@ -251,12 +251,30 @@ def _progress():
 @map_option
 @click.option("--map-format", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True, help="map.png, map.pdf (page 2: what each site hosts) or map.svg.")
 @click.option("--dpi", type=click.IntRange(min=50, max=600), help="Resolution of map.png (default 100: 1400 x 1000 px; 300 for print).")
+@click.option("--robust", "robust_kind", type=click.Choice(["site", "state", "entry"]),
+              help="Maximise the worst case over single losses of this kind (the same as `cowopt robust --against`).")
+@click.option("--levers", "want_levers", is_flag=True,
+              help="Price each demand by re-solving (the same as `cowopt levers`).")
 @json_option
+@click.pass_context
 @handle_errors
-def solve(inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, no_map, map_format, dpi, as_json) -> None:
+def solve(ctx, inputs, out_dir, time_limit_s, mip_gap, threads, fix_plan, fix_exact, no_map, map_format, dpi,
+          robust_kind, want_levers, as_json) -> None:
     """Optimise the allocation and write OUT/plan.xlsx (and map.png)."""
     import cowopt
+    from cowopt.errors import CowoptError
     from cowopt.workbook.planfile import fixed_from_plan
+
+    if robust_kind or want_levers:
+        asked = [name for name, on in (("--robust", robust_kind), ("--levers", want_levers), ("--fix", fix_plan),
+                                       ("--threads", threads)) if on]
+        if len(asked) > 1:
+            raise CowoptError(f"{' and '.join(asked)} cannot be combined; run them one at a time")
+        given = {k: v for k, v in (("out_dir", out_dir), ("time_limit_s", time_limit_s), ("mip_gap", mip_gap)) if v is not None}
+        if robust_kind:
+            ctx.invoke(robust, inputs=inputs, against=robust_kind, no_map=no_map, as_json=as_json, **given)
+        ctx.invoke(levers, inputs=inputs, as_json=as_json, **given)
+        return
 
     out_dir = out_dir or default_out_dir(inputs)
     _guard_outputs(out_dir, [inputs, fix_plan], _plan_names(no_map, map_format))
@@ -749,14 +767,14 @@ def robust(inputs, against, out_dir, time_limit_s, method, mip_gap, no_map, as_j
             return "—" if value is None else f"{value:,.1f}"
 
         console = _console()
-        console.print(f"robust against one {against} loss ({s['scenarios']} losses; status {s['status']}):")
-        console.print(f"  ordinary optimum: coverage {fmt(s['nominal_coverage'])}, worst case {fmt(s['nominal_worst_case'])} "
-                      f"(losing {s['nominal_worst_loss'] or '—'})", soft_wrap=True)
-        console.print(f"  robust plan:      coverage {fmt(s['robust_coverage'])}, worst case {fmt(s['robust_worst_case'])} "
-                      f"(losing {s['robust_worst_loss'] or '—'})", soft_wrap=True)
+        say(console, f"robust against one {against} loss ({s['scenarios']} losses; status {s['status']}):")
+        say(console, f"  ordinary optimum: coverage {fmt(s['nominal_coverage'])}, worst case "
+            f"{fmt(s['nominal_worst_case'])} (losing {s['nominal_worst_loss'] or '—'})")  # loss names: input text
+        say(console, f"  robust plan:      coverage {fmt(s['robust_coverage'])}, worst case "
+            f"{fmt(s['robust_worst_case'])} (losing {s['robust_worst_loss'] or '—'})")
         if s.get("price_of_robustness") is not None:
-            console.print(f"  price of robustness: {fmt(s['price_of_robustness'])} points of nominal coverage for "
-                          f"{fmt(s['worst_case_gain'])} more in the worst case")
+            say(console, f"  price of robustness: {fmt(s['price_of_robustness'])} points of nominal coverage for "
+                f"{fmt(s['worst_case_gain'])} more in the worst case")
         for reason in list(result.nominal.diagnosis) + [r for r in result.robust.diagnosis if r not in result.nominal.diagnosis]:
             say(console, ("  why: ", "red"), reason)
         if book:

@@ -94,3 +94,15 @@ def test_cli_levers_on_inputs_without_any_plan_says_why(tmp_path):
     gains = {row["lever"]: row["objective_gain"] for row in document["levers"]}
     assert gains["rule HOSP_S1"] is None  # no base to gain over; the relaxed problem itself is solvable
     assert {row["lever"]: row["status"] for row in document["levers"]}["rule HOSP_S1"] == "optimal"
+
+
+def test_solve_levers_is_the_levers_command(tmp_path):
+    """`cowopt solve --levers` (the issue's spelling) prices the demands like `cowopt levers`."""
+    import json
+
+    path = write_inputs(tmp_path / "tiny.xlsx", tiny())
+    run = CliRunner().invoke(main, ["solve", str(path), "--levers", "-o", str(tmp_path / "l"), "--json"])
+    assert run.exit_code == 0, run.output
+    document = json.loads(run.stdout)
+    assert document["base_coverage"] == pytest.approx(247.5) and document["levers"]
+    assert (tmp_path / "l" / "levers.xlsx").exists()

@@ -81,3 +81,15 @@ def test_row_generation_reaches_the_expanded_models_answer(data, against):
     assert rowgen["robust_worst_case"] == pytest.approx(expanded["robust_worst_case"])
     assert rowgen["robust_coverage"] == pytest.approx(expanded["robust_coverage"])
     assert 1 <= rowgen["losses_in_model"] <= rowgen["scenarios"]
+
+
+def test_solve_robust_is_the_robust_command(tmp_path):
+    """`cowopt solve --robust site` (the issue's spelling) gives what `cowopt robust --against site` gives."""
+    path = write_inputs(tmp_path / "tiny.xlsx", tiny())
+    run = CliRunner().invoke(main, ["solve", str(path), "--robust", "site", "-o", str(tmp_path / "r"), "--no-map", "--json"])
+    assert run.exit_code == 0, run.output
+    document = json.loads(run.stdout)
+    assert document["robust_coverage"] == pytest.approx(227.5) and document["price_of_robustness"] == pytest.approx(20.0)
+    assert (tmp_path / "r" / "robust.xlsx").exists()
+    run = CliRunner().invoke(main, ["solve", str(path), "--robust", "site", "--levers", "--json"])
+    assert run.exit_code == 2 and "cannot be combined" in json.loads(run.stdout)["message"]
