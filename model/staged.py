@@ -58,10 +58,13 @@ def solve_staged(data, threads, seconds: dict, progress=None, fixed: dict | None
         outcome = solver.solve(into_model=True)
     seconds["solve"] = outcome.seconds
     if not outcome.status.has_plan:
-        return PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds,
-                          diagnosis=["the staged model has no plan; the diagnosis of which demand must give way is "
-                                     "not yet staged: solve each stage's picture on its own to find it"]
-                          if outcome.status == Status.INFEASIBLE else [])
+        diagnosis = []
+        if outcome.status == Status.INFEASIBLE:
+            from cowopt.optimise.diagnose import elastic_staged
+
+            _tell(progress, "infeasible: looking for the demands that conflict, stage by stage")
+            diagnosis = elastic_staged(data, cands, pins, fix_exact, limit)
+        return PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds, diagnosis=diagnosis)
     started = time.perf_counter()
     values = {t: {name: {key: pyo.value(var) for key, var in getattr(model.stage[t], name).items()}
                   for name in ("w", "y")} for t in sidx.stages}

@@ -294,3 +294,17 @@ def test_withdrawal_lets_a_unit_leave_and_the_plan_says_when():
     plan = result.staged.deployments
     aland = plan[plan["state"] == "Aland"]
     assert list(aland["arrival_stage"]) == ["A"] and list(aland["leave_stage"]) == ["A"]
+
+
+@pytest.mark.parametrize("minimums, expected", [
+    # A is one week at E1's 200 troops a week: 400 present in A is 200 too many
+    ([400, None], "stage A: mission_troops_min (now 400) must give way by 200.0 troops"),
+    # B adds two weeks (400): at most 600 present in B, so 1,200 is 600 too many (the force has 1,600)
+    ([None, 1200], "stage B: mission_troops_min (now 1,200) must give way by 600.0 troops"),
+])
+def test_the_diagnosis_names_the_stage_whose_minimum_the_crossings_cannot_carry(minimums, expected):
+    tables = _two_stages()
+    tables["Stages"]["mission_troops_min"] = minimums
+    result = cowopt.solve(from_tables(tables))
+    assert result.status == cowopt.Status.INFEASIBLE and result.score is None
+    assert result.diagnosis == [expected]
