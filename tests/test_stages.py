@@ -308,3 +308,23 @@ def test_the_diagnosis_names_the_stage_whose_minimum_the_crossings_cannot_carry(
     result = cowopt.solve(from_tables(tables))
     assert result.status == cowopt.Status.INFEASIBLE and result.score is None
     assert result.diagnosis == [expected]
+
+
+def test_solve_writes_one_map_panel_per_stage(tmp_path):
+    """map_stages.png beside map.png: two panels (A, B) titled with the stage's troops and
+    coverage, the figures of the hand-worked case (200 troops / 180, 600 / 247.5)."""
+    from click.testing import CliRunner
+    from PIL import Image
+    from support import write_inputs
+
+    from cowopt.cli.main import main
+    from cowopt.report.stagemaps import stage_panels
+
+    inputs = write_inputs(tmp_path / "staged.xlsx", _two_stages())
+    run = CliRunner().invoke(main, ["solve", str(inputs), "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    with Image.open(tmp_path / "out" / "map_stages.png") as image:
+        assert image.size == (1000, 440)  # two 5 x 3.9 in panels side by side, + 0.5 in, at 100 dpi
+    titles = [title for title, _ in stage_panels(cowopt.solve(inputs))]
+    assert titles == ["stage A (first week): weeks 0–1\n200 troops, coverage 180.0 (41%)",
+                      "stage B (weeks 2-3): weeks 1–3\n600 troops, coverage 247.5 (56%)"]
