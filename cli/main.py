@@ -212,7 +212,7 @@ def _guard_outputs(out_dir: Path, protected: list[Path | None], names: list[str]
 
 def _plan_names(no_map: bool, map_format: str = "png") -> list[str]:
     """The files solve and evaluate may write: the plan (or the diagnosis) and the map."""
-    return ["plan.xlsx", "diagnosis.xlsx"] + ([] if no_map else [f"map.{map_format}"])
+    return ["plan.xlsx", "diagnosis.xlsx"] + ([] if no_map else [f"map.{map_format}", f"map_stages.{map_format}"])
 
 
 def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx", map_format: str = "png",
@@ -227,6 +227,10 @@ def _write_outputs(result, out_dir: Path, no_map: bool, name: str = "plan.xlsx",
             from cowopt.report.plots import draw_map
 
             staged_map = draw_map(result, outputs.stage(out_dir / f"map.{map_format}"), dpi=dpi)
+            if result.staged is not None and result.has_plan:  # issue 14: one panel per stage
+                from cowopt.report.stagemaps import draw_stage_maps
+
+                draw_stage_maps(result, outputs.stage(out_dir / f"map_stages.{map_format}"), dpi=dpi)
         write_plan_as(result, outputs.stage(out_dir / name), staged_map if map_format == "png" else None, fixed_from)
         outputs.commit()
     return out_dir / name, (out_dir / f"map.{map_format}" if staged_map else None)

@@ -173,10 +173,7 @@ def solve(
     if data.staged:  # issue 14: a Stages sheet; without one, nothing below changes
         from cowopt.staged import solve_staged
 
-        if fixed:
-            raise InputError([Problem("--fix plan", "Deployments", None, "--fix is not yet supported for a workbook "
-                                      "with a Stages sheet; solve without --fix")])
-        return solve_staged(data, threads, seconds, progress)
+        return solve_staged(data, threads, seconds, progress, fixed, fix_exact)
     _tell(progress, "computing distances and allowed placements")
     started = time.perf_counter()
     cands = candidates_mod.build(data)

@@ -18,15 +18,24 @@ from cowopt.api import PlanResult, SelfCheck, _tell
 from cowopt.optimise import candidates as candidates_mod
 from cowopt.optimise.formulation import cost_tiebreak
 from cowopt.optimise.solve import Solver, SolverOutcome, Status, highs_version
-from cowopt.optimise.stages import build_staged, rolling_start, stage_bounds, staged_counts, union_data
+from cowopt.optimise.stages import build_staged, rolling_start, stage_bounds, stage_pins, staged_counts, union_data
 from cowopt.scoring.staged import StagedScore, score_staged
 
 
-def solve_staged(data, threads, seconds: dict, progress=None) -> PlanResult:
+def solve_staged(data, threads, seconds: dict, progress=None, fixed: dict | None = None,
+                 fix_exact: bool = False) -> PlanResult:
+    """`fixed`: --fix pins; a key from a staged plan.xlsx keeps each row present from its
+    arrival_stage on (stages.stage_pins), as a minimum or exactly with `fix_exact`."""
+    from cowopt.api import _check_fixed
+
     started = time.perf_counter()
     _tell(progress, f"computing allowed placements for {len(data.stages)} stages")
     cands = candidates_mod.build(union_data(data))
-    model, sidx = build_staged(data, cands)
+    pins = {}
+    if fixed:
+        _check_fixed(data, cands, fixed)
+        pins = stage_pins(data, fixed)
+    model, sidx = build_staged(data, cands, pins, fix_exact)
     seconds["build"] = time.perf_counter() - started
     limit = float(data.settings["time_limit_s"])
     # HiGHS alone finds no staged plan for the example's four stages in 60 s, and proves one
@@ -36,7 +45,7 @@ def solve_staged(data, threads, seconds: dict, progress=None) -> PlanResult:
     started = time.perf_counter()
     _tell(progress, "a first staged plan, stage by stage; bounding each stage by its static model")
     solver = _StagedSolver(model, limit, data.settings["mip_gap"], threads)
-    solver.use_start = rolling_start(data, cands, model, sidx, max(1.0, limit / 8))
+    solver.use_start = rolling_start(data, cands, model, sidx, max(1.0, limit / 8), pins, fix_exact)
     bounds = stage_bounds(data, cands, max(1.0, limit / 8))
     for t, bound in bounds.items():
         if bound is not None:
@@ -49,10 +58,13 @@ def solve_staged(data, threads, seconds: dict, progress=None) -> PlanResult:
         outcome = solver.solve(into_model=True)
     seconds["solve"] = outcome.seconds
     if not outcome.status.has_plan:
-        return PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds,
-                          diagnosis=["the staged model has no plan; the diagnosis of which demand must give way is "
-                                     "not yet staged: solve each stage's picture on its own to find it"]
-                          if outcome.status == Status.INFEASIBLE else [])
+        diagnosis = []
+        if outcome.status == Status.INFEASIBLE:
+            from cowopt.optimise.diagnose import elastic_staged
+
+            _tell(progress, "infeasible: looking for the demands that conflict, stage by stage")
+            diagnosis = elastic_staged(data, cands, pins, fix_exact, limit)
+        return PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds, diagnosis=diagnosis)
     started = time.perf_counter()
     values = {t: {name: {key: pyo.value(var) for key, var in getattr(model.stage[t], name).items()}
                   for name in ("w", "y")} for t in sidx.stages}

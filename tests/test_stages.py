@@ -201,15 +201,83 @@ def test_plan_file_round_trip_and_a_hand_edited_arrival(tmp_path):
     assert edited_row >= 2
 
 
-def test_sweep_and_fix_refuse_a_staged_workbook_instead_of_planning_it_static():
-    from cowopt.errors import InputError
-    from cowopt.optimise.sensitivity import plan_variants
+def test_a_budget_sweep_on_a_staged_workbook_is_one_staged_solve_per_budget():
+    """Budgets 400 and 1,000 on the two-stage case: each frontier row is the staged solve at
+    that budget (protection-weeks, horizon cost); at 1,000 it is the hand-worked 675."""
+    from cowopt.optimise.sensitivity import run_sweep
 
     data = from_tables(_two_stages())
-    with pytest.raises(InputError, match="sweep does not yet plan staged workbooks"):
-        plan_variants(data, [500.0], None)
-    with pytest.raises(InputError, match="--fix is not yet supported"):
-        cowopt.solve(data, fixed={("Aland", "sam", "S1"): 1})
+    frontier = run_sweep(data, [400.0, 1000.0], workers=1).set_index("budget_meur")
+    for budget in (400.0, 1000.0):
+        alone = cowopt.solve(data.with_settings(budget_meur=budget))
+        assert frontier.loc[budget, "objective"] == pytest.approx(alone.staged.objective, abs=1e-6)
+        assert frontier.loc[budget, "cost_meur"] == pytest.approx(alone.staged.cost_meur, abs=1e-6)
+        assert frontier.loc[budget, "final_stage_coverage"] == pytest.approx(alone.score.objective, abs=1e-6)
+        assert frontier.loc[budget, "independent_check"] == "passed"
+    assert frontier.loc[1000.0, "objective"] == pytest.approx(675.0, abs=1e-6)
+    assert frontier.loc[400.0, "objective"] < 675.0 and frontier.loc[400.0, "cost_meur"] <= 400.0 + 1e-6
+
+
+def test_fix_pins_a_unit_from_its_arrival_stage(tmp_path):
+    """Aland's sam pinned at S1 exactly from stage B (a hand-edited staged plan.xlsx): it is
+    absent in A, so A's 200 troops are one hospital at S2 (45 points); B lets 400 in: both
+    sams and the second hospital, the static optimum 247.5. 1 x 45 + 2 x 247.5 = 540 (the
+    two sams in A would leave B short: 80 + 2 x 225 = 530)."""
+    import openpyxl
+    from support import write_inputs
+
+    from cowopt.report.plan import write_plan
+    from cowopt.workbook.planfile import fixed_from_plan
+
+    inputs = write_inputs(tmp_path / "staged.xlsx", _two_stages())
+    plan_path = write_plan(cowopt.solve(inputs), tmp_path / "out")
+    book = openpyxl.load_workbook(plan_path)
+    sheet = book["Deployments"]
+    header = [c.value for c in sheet[1]]
+    site = header.index("site_id") + 1
+    keep = [r for r in range(2, sheet.max_row + 1)
+            if (sheet.cell(r, 1).value, sheet.cell(r, 2).value, sheet.cell(r, site).value) == ("Aland", "sam", "S1")]
+    assert len(keep) == 1  # the 675 plan brings it in stage A
+    sheet.cell(keep[0], header.index("arrival_stage") + 1).value = "B"
+    for r in range(sheet.max_row, 1, -1):
+        if r != keep[0]:
+            sheet.delete_rows(r)
+    book.save(tmp_path / "pin.xlsx")
+    fixed = fixed_from_plan(tmp_path / "pin.xlsx")
+    result = cowopt.solve(inputs, fixed=fixed, fix_exact=True)
+    assert result.status == cowopt.Status.OPTIMAL and result.check.passed
+    assert result.staged.objective == pytest.approx(540.0, abs=1e-6)
+    plan = result.staged.deployments
+    assert plan.loc[(plan["state"] == "Aland") & (plan["item"] == "sam"), "arrival_stage"].tolist() == ["B"]
+    assert list(plan.loc[plan["arrival_stage"] == "A", "item"]) == ["hospital"]
+    assert not cowopt.evaluate(inputs, plan).score.violations  # the staged check agrees
+    # as a minimum the same pin binds nothing: the sam may come earlier, 675 as unpinned
+    assert cowopt.solve(inputs, fixed=fixed).staged.objective == pytest.approx(675.0, abs=1e-6)
+
+
+def test_fix_a_minimum_in_the_first_stage_costs_the_week_it_fills():
+    """A hospital kept at S2 from stage A (a minimum): its 200 troops fill E1's week, so A is
+    45; B brings both sams and the second hospital (400): 45 + 2 x 247.5 = 540."""
+    from cowopt.workbook.planfile import PlanRowKey
+
+    key = PlanRowKey(("Borduria", "hospital", "S2"), "pin.xlsx", ("A2",), ((1, "A", None, "A2"),))
+    result = cowopt.solve(from_tables(_two_stages()), fixed={key: 1})
+    assert result.check.passed and result.staged.objective == pytest.approx(540.0, abs=1e-6)
+    table = result.staged.stage_table.set_index("stage_id")
+    assert table.loc["A", "coverage"] == pytest.approx(45.0) and table.loc["B", "coverage"] == pytest.approx(247.5)
+
+
+def test_fix_names_a_pin_whose_stage_is_unknown_or_leaves():
+    from cowopt.workbook.planfile import PlanRowKey
+
+    data = from_tables(_two_stages())
+    fixed = {PlanRowKey(("Aland", "sam", "S1"), "pin.xlsx", ("A2",), ((1, "Z", None, "A2"),)): 1,
+             PlanRowKey(("Borduria", "sam", "S2"), "pin.xlsx", ("A3",), ((1, "A", "A", "A3"),)): 1}
+    with pytest.raises(InputError) as caught:
+        cowopt.solve(data, fixed=fixed)
+    text = str(caught.value)
+    assert "pin.xlsx › Deployments!A2" in text and "arrival_stage 'Z' is not a stage_id of the Stages sheet (A, B)" in text
+    assert "Deployments!A3" in text and "allow_withdrawal is 0" in text
 
 
 def test_withdrawal_lets_a_unit_leave_and_the_plan_says_when():
@@ -226,3 +294,37 @@ def test_withdrawal_lets_a_unit_leave_and_the_plan_says_when():
     plan = result.staged.deployments
     aland = plan[plan["state"] == "Aland"]
     assert list(aland["arrival_stage"]) == ["A"] and list(aland["leave_stage"]) == ["A"]
+
+
+@pytest.mark.parametrize("minimums, expected", [
+    # A is one week at E1's 200 troops a week: 400 present in A is 200 too many
+    ([400, None], "stage A: mission_troops_min (now 400) must give way by 200.0 troops"),
+    # B adds two weeks (400): at most 600 present in B, so 1,200 is 600 too many (the force has 1,600)
+    ([None, 1200], "stage B: mission_troops_min (now 1,200) must give way by 600.0 troops"),
+])
+def test_the_diagnosis_names_the_stage_whose_minimum_the_crossings_cannot_carry(minimums, expected):
+    tables = _two_stages()
+    tables["Stages"]["mission_troops_min"] = minimums
+    result = cowopt.solve(from_tables(tables))
+    assert result.status == cowopt.Status.INFEASIBLE and result.score is None
+    assert result.diagnosis == [expected]
+
+
+def test_solve_writes_one_map_panel_per_stage(tmp_path):
+    """map_stages.png beside map.png: two panels (A, B) titled with the stage's troops and
+    coverage, the figures of the hand-worked case (200 troops / 180, 600 / 247.5)."""
+    from click.testing import CliRunner
+    from PIL import Image
+    from support import write_inputs
+
+    from cowopt.cli.main import main
+    from cowopt.report.stagemaps import stage_panels
+
+    inputs = write_inputs(tmp_path / "staged.xlsx", _two_stages())
+    run = CliRunner().invoke(main, ["solve", str(inputs), "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    with Image.open(tmp_path / "out" / "map_stages.png") as image:
+        assert image.size == (1000, 440)  # two 5 x 3.9 in panels side by side, + 0.5 in, at 100 dpi
+    titles = [title for title, _ in stage_panels(cowopt.solve(inputs))]
+    assert titles == ["stage A (first week): weeks 0–1\n200 troops, coverage 180.0 (41%)",
+                      "stage B (weeks 2-3): weeks 1–3\n600 troops, coverage 247.5 (56%)"]

@@ -47,9 +47,67 @@ def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_
     return reasons or ["the hard constraints conflict, but no single family explains it (numerical trouble?)"]
 
 
-def _relax(model, spec, key, number: int) -> tuple[str, pyo.Var]:
+# the staged model's own rows (issue 14) the diagnosis may relax, beside each stage block's
+# family rows. A crossing's weekly rate is weighted 10x a troop of mission size: the rate is
+# physical, the mission size a planner's demand, so of two equal ways out the demand is named.
+STAGE_LINK_SLACKS = (
+    families.Slack("ineq_stage_throughput", "arrivals through entry point {0} (weekly rate x the stage's weeks)",
+                   0.01, "troops"),
+    families.Slack("ineq_stage_budget", "the stage's budget_meur", 0.01, "M EUR"),
+    families.Slack("ineq_horizon_budget", "budget_meur over the horizon", 0.01, "M EUR"),
+)
+
+
+def elastic_staged(data: InputData, cands: Candidates, pins: dict | None = None, fix_exact: bool = False,
+                   time_limit_s: float = 30.0) -> list[str]:
+    """`elastic` on the staged model: every stage block's family rows and the stages' own rows
+    (crossings per stage, stage and horizon budgets) get a penalised slack; each demand that
+    must give way is named with its stage, e.g. "stage D+7: mission_troops_min (now 15,000)
+    must give way by 2,000.0 troops". `cands` from stages.union_data; pins as build_staged."""
+    from cowopt.optimise.solve import Solver
+    from cowopt.optimise.stages import build_staged
+
+    model, sidx = build_staged(data, cands, pins, fix_exact)
+    model.obj.deactivate()
+    model.ineq_stage_bound.deactivate()
+    slacks = []  # (planner's name, Slack, slack variable)
+    for t in sidx.stages:
+        blk = model.stage[t]
+        for spec in (spec for family in families.FAMILIES for spec in family.slacks):
+            component = getattr(blk, spec.component, None)
+            if component is None:
+                continue
+            for key in list(component.keys()):
+                if not component[key].active:  # rows the staged model switched off (static budget, crossings)
+                    continue
+                name, slack = _relax(blk, spec, key, len(slacks))
+                slacks.append((f"stage {t}: {name}", spec, slack))
+    for spec in STAGE_LINK_SLACKS:
+        component = getattr(model, spec.component)
+        for key in list(component.keys()):
+            if key is None:  # the horizon's one row
+                name, slack = _relax(model, spec, key, len(slacks))
+            else:
+                t, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+                name, slack = _relax(model, spec, key, len(slacks), shown="/".join(map(str, rest)))
+                name = f"stage {t}: {name}"
+            slacks.append((name, spec, slack))
+    model.obj_elastic = pyo.Objective(expr=sum(spec.weight * slack for _, spec, slack in slacks), sense=pyo.minimize)
+    outcome = Solver(model, time_limit_s, 1e-6).solve(into_model=True)
+    if outcome.status.value == "error":
+        return [f"the diagnosis could not be computed: {outcome.detail}"]
+    if not outcome.status.has_plan:
+        return ["no relaxation of rules, mission size, budget, caps or crossings in any stage makes a staged plan "
+                "possible (check inventory, StageInventory, eligibility, the frontline buffer and --fix pins)"]
+    reasons = [f"{name} must give way by {slack.value:,.1f} {spec.unit}"
+               for name, spec, slack in slacks if (slack.value or 0.0) > 1e-6]
+    return reasons or ["the staged constraints conflict, but no single family explains it (numerical trouble?)"]
+
+
+def _relax(model, spec, key, number: int, shown: str | None = None) -> tuple[str, pyo.Var]:
     """Replace row `key` of spec.component by one whose bound may give way by a slack;
-    return the row's name in planner's words (with its bound now) and the slack.
+    return the row's name in planner's words (with its bound now) and the slack. `shown`: the
+    key as the label shows it (default: the key, parts joined by "/").
 
     The side is read from the row as Pyomo stored it, not from how it was written: Pyomo
     keeps `Σy >= o` as `o - Σy <= 0`, so a slack added for "a minimum" would have tightened it."""
@@ -60,6 +118,8 @@ def _relax(model, spec, key, number: int) -> tuple[str, pyo.Var]:
     body = con.body + (slack if lower_bounded else -slack)
     model.add_component(f"_elastic_{spec.component}_{number}", pyo.Constraint(expr=pyo.inequality(con.lower, body, con.upper)))
     con.deactivate()
-    name = spec.label.format(key if not isinstance(key, tuple) else "/".join(map(str, key)))
+    if shown is None:
+        shown = key if not isinstance(key, tuple) else "/".join(map(str, key))
+    name = spec.label.format(shown)
     bound = con.lower if lower_bounded else con.upper
     return name + (f" (now {pyo.value(bound):,.0f})" if bound is not None else ""), slack

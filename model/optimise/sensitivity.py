@@ -109,9 +109,6 @@ def check_scheduler(address: str | None) -> None:
 
 def plan_variants(data: InputData, budgets: list[float] | None, scenario_names: list[str] | None) -> list[Variant]:
     """Every budget under every named scenario (base when none is named)."""
-    if data.staged:  # issue 14: sweeps would silently plan the static picture; refuse instead
-        raise InputError([Problem(data.source, "Stages", None, "sweep does not yet plan staged workbooks; "
-                                  "remove the Stages sheet to sweep the static plan, or solve each variant")])
     known = scenarios.names(data)
     chosen = scenario_names if scenario_names else [scenarios.BASE]
     unknown = [n for n in chosen if n != scenarios.BASE and n not in known]
@@ -142,7 +139,9 @@ def solve_chain(data: InputData, chain: list[Variant], time_limit_s=None, mip_ga
         scenario_data = scenarios.apply(data, chain[0].scenario).with_settings(time_limit_s=time_limit_s, mip_gap=mip_gap)
     except CowoptError as exc:
         return [(v, f"error: {exc}") for v in chain]
-    if rebuild or all(v.budget_meur is None for v in chain):
+    # a staged workbook (issue 14): each variant is one staged solve (api.solve dispatches);
+    # the warm chain re-solves the static model, which would plan the static picture
+    if rebuild or scenario_data.staged or all(v.budget_meur is None for v in chain):
         return [(v, _guarded(lambda v=v: api.solve(_at_budget(scenario_data, v), threads=threads))) for v in chain]
     return _warm_chain(scenario_data, chain, threads)
 
@@ -277,13 +276,15 @@ def frontier_table(pairs: list[tuple[Variant, object]]) -> pd.DataFrame:
         else:
             s = r.score
             row.update(budget_meur=float(r.data.settings["budget_meur"]), status=r.status.value, detail=r.detail,
-                       objective=s.objective if s else np.nan,
+                       objective=_objective(r),
                        objective_share=(s.objective / s.max_objective if s and s.max_objective else np.nan),
-                       troops=s.troops if s else np.nan, cost_meur=s.cost_meur if s else np.nan,
+                       troops=s.troops if s else np.nan, cost_meur=_cost(r),
                        gap=r.outcome.gap if r.outcome else np.nan, solve_seconds=r.seconds.get("solve", np.nan),
                        build_seconds=r.seconds.get("build", np.nan),
                        unmet_rules=int((s.rules["status"] != "met").sum()) if s else np.nan,
                        **({f"share_{c}": v2 for c, v2 in s.capability_shares.items()} if s else {}))
+            if r.staged is not None and s is not None:  # the last stage's coverage beside the protection-weeks
+                row["final_stage_coverage"] = s.objective
             if r.check is not None:  # the independent check of the solver's plan (api.self_check)
                 row["independent_check"] = ("failed" if not r.check.passed else
                                             "passed after a second solve" if r.check.re_solved_after else "passed")
@@ -302,6 +303,21 @@ def frontier_table(pairs: list[tuple[Variant, object]]) -> pd.DataFrame:
     first = ["variant", "scenario", "budget_meur", "status", "objective", "objective_share", "marginal_per_meur",
              "troops", "cost_meur", "gap", "solve_seconds", "build_seconds", "unmet_rules"]
     return frame[[c for c in first if c in frame] + [c for c in frame.columns if c not in first]]
+
+
+def _objective(r) -> float:
+    """A staged plan's objective is its protection-weeks (Σ weight_t × (coverage_t − penalty_t));
+    objective_share, troops and the capability shares stay the last stage's."""
+    if r.score is None:
+        return np.nan
+    return r.staged.objective if r.staged is not None else r.score.objective
+
+
+def _cost(r) -> float:
+    """A staged plan costs its horizon total (deployment + running + transport, every stage)."""
+    if r.score is None:
+        return np.nan
+    return r.staged.cost_meur if r.staged is not None else r.score.cost_meur
 
 
 def run_sweep(data: InputData | str, budgets: list[float] | str | None = None, scenario_names: list[str] | None = None,

@@ -120,10 +120,56 @@ def stage_bounds(data: InputData, cands: Candidates, time_limit_s: float) -> dic
     return bounds
 
 
-def build_staged(data: InputData, cands: Candidates) -> tuple[pyo.ConcreteModel, StagedIndex]:
-    """The staged model; `cands` must come from `union_data(data)`."""
+def stage_pins(data: InputData, fixed: dict) -> dict:
+    """stage_id -> {(state, item, site): units pinned present in that stage} for `--fix`.
+
+    A key of `fixed` from a staged plan (planfile.PlanRowKey) carries its rows' stages: a row
+    is present from its arrival_stage (blank: the first) to its leave_stage (blank: the end).
+    A plain key, or a plan without stage columns, is present from the first stage. Every stage
+    lists every pinned key (0 where none is present yet), so `fix_exact` pins 0 before arrival.
+    Stage names the Stages sheet lacks, a leave before the arrival, or a leave while
+    allow_withdrawal is 0 are InputErrors naming the plan's file and row."""
+    from cowopt.errors import InputError, Problem
+
+    stages = list(data.stages.index)
+    order = {t: i for i, t in enumerate(stages)}
+    pins = {t: dict.fromkeys(fixed, 0) for t in stages}
+    problems = []
+    for key, count in fixed.items():
+        rows = getattr(key, "stages", ()) or ((int(count), None, None, None),)
+        file = getattr(key, "file", "") or "--fix plan"
+        for c, arrival, leave, row in rows:
+            first = order.get(arrival) if arrival is not None else 0
+            last = order.get(leave) if leave is not None else len(stages) - 1
+            n, k, s = key
+            what = f"cannot keep {c} {k} of {n} at {s}"
+            for name, value, i in (("arrival_stage", arrival, first), ("leave_stage", leave, last)):
+                if i is None:
+                    problems.append(Problem(file, "Deployments", row, f"{what}: {name} '{value}' is not a stage_id of "
+                                            f"the Stages sheet ({', '.join(stages)})"))
+            if first is None or last is None:
+                continue
+            if last < first:
+                problems.append(Problem(file, "Deployments", row, f"{what}: it leaves after stage {leave} but arrives "
+                                        f"in stage {arrival}"))
+            elif leave is not None and last < len(stages) - 1 and not data.settings["allow_withdrawal"]:
+                problems.append(Problem(file, "Deployments", row, f"{what}: it leaves after stage {leave}, but Settings "
+                                        "allow_withdrawal is 0 (who arrived stays); blank its leave_stage"))
+            else:
+                for t in stages[first:last + 1]:
+                    pins[t][key] += int(c)
+    if problems:
+        raise InputError(problems)
+    return pins
+
+
+def build_staged(data: InputData, cands: Candidates, pins: dict | None = None,
+                 fix_exact: bool = False) -> tuple[pyo.ConcreteModel, StagedIndex]:
+    """The staged model; `cands` must come from `union_data(data)`. `pins` (stage_pins): units
+    kept present in each stage, as minimums or exactly with `fix_exact` (--fix)."""
     model = pyo.ConcreteModel(name="cowopt_staged")
-    index = ModelIndex.of(data, cands, {})
+    pins = pins or {}
+    index = ModelIndex.of(data, cands, next(iter(pins.values()), {}))  # pinned states stand alone
     build = Build(cands, {}, False, coverage_classes(cands))
     stages = list(data.stages.index)
     weeks = data.stages["weeks"].astype(float).to_dict()
@@ -145,6 +191,11 @@ def build_staged(data: InputData, cands: Candidates) -> tuple[pyo.ConcreteModel,
             (worth[j] * level_weight[l - 1], blk.z[j, l]) for j in blk.A for l in blk.L))
         blk.rule_penalty = pyo.Expression(expr=sum(
             rule_penalty(data, r) * (blk.rule_short[r] + blk.rule_excess[r]) for r in blk.rule_short))
+        for (n, k, s), count in pins.get(t, {}).items():
+            var = blk.y[k, s, index.group_of[n]]
+            var.setlb(count)
+            if fix_exact:
+                var.setub(count)
     _link(model, data, index, stages, weeks, cands)
     # mutable: off (1e12) until stage_bounds has proven a stage's bound; set in place, no rebuild
     model.stage_bound = pyo.Param(stages, initialize=1e12, mutable=True)
@@ -263,14 +314,15 @@ def staged_counts(sidx: StagedIndex, values: dict, withdrawal: bool) -> list:
     return sorted(rows, key=lambda r: (sidx.stages.index(r[4]), r[0], r[1], r[2]))
 
 
-def rolling_start(data: InputData, cands: Candidates, model, sidx: StagedIndex, time_limit_s: float) -> bool:
+def rolling_start(data: InputData, cands: Candidates, model, sidx: StagedIndex, time_limit_s: float,
+                  pins: dict | None = None, fix_exact: bool = False) -> bool:
     """A whole staged plan as a MIP start, stage by stage: each stage's static model, keeping
     what the earlier stages placed (lower bounds on w, y and the flows f) and letting in at most
     the crossings' weekly rate x the stage's weeks more; units costed at their deployment cost
     plus running cost to the end of the horizon, the budget less what earlier stages ran up.
     HiGHS on its own found no plan for the example's four stages in 60 s; this finds one in a
     few static solves. Sets the block variables' values; False when a stage has no plan (then
-    the staged solve runs without a start). Assumes no withdrawal."""
+    the staged solve runs without a start). Assumes no withdrawal. `pins`: as build_staged."""
     from cowopt.optimise.formulation import build_model
     from cowopt.optimise.solve import Solver
 
@@ -289,7 +341,10 @@ def rolling_start(data: InputData, cands: Candidates, model, sidx: StagedIndex, 
         entries["throughput_troops"] = [sum(v for (e2, _), v in prev["f"].items() if e2 == e) + rate[e] * sidx.weeks[t]
                                         for e in entries.index]
         settings = {**sdata.settings, "budget_meur": max(0.0, float(data.settings["budget_meur"]) - ran_up)}
-        static, index = build_model(sdata.replace(items=items, entry_points=entries, settings=settings), cands)
+        # the stage's pins as the static model's fixed rows: the same keys in every stage, so
+        # the state groups (and the keys of y) match the staged model's
+        static, index = build_model(sdata.replace(items=items, entry_points=entries, settings=settings), cands,
+                                    (pins or {}).get(t, {}), fix_exact)
         for n, k in index.sends:
             static.w[n, k].setub(min(index.available[(n, k)], avail[t].get((n, k), 0)))
         for name in ("w", "y", "f"):

@@ -77,7 +77,8 @@ def deployments_side_by_side(pairs) -> pd.DataFrame:
     for v, r in pairs:
         if isinstance(r, str) or r.score is None or r.score.deployments.empty:
             continue
-        table = r.score.deployments.set_index(["state", "item", "site_id"])["count"].rename(v.name)
+        # summed: a staged plan has one row per (state, item, site) and arrival stage
+        table = r.score.deployments.groupby(["state", "item", "site_id"])["count"].sum().rename(v.name)
         frames.append(table)
     if not frames:
         return pd.DataFrame(columns=["state", "item", "site_id"])

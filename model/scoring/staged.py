@@ -46,7 +46,9 @@ def score_staged(data: InputData, cands: Candidates, plan: pd.DataFrame) -> Stag
     """Score `plan` (state, item, site_id, count, arrival_stage, leave_stage; optional cell_ref)."""
     stages = list(data.stages.index)
     order = {t: i for i, t in enumerate(stages)}
-    plan = plan.copy().reset_index(drop=True)
+    # only the plan's own columns: a scored plan's derived ones (kind, troops, cost) are recomputed
+    plan = plan[[c for c in ("state", "item", "site_id", "count", "arrival_stage", "leave_stage", "cell_ref")
+                 if c in plan]].copy().reset_index(drop=True)
     if "cell_ref" not in plan:
         plan["cell_ref"] = None
     for column in ("arrival_stage", "leave_stage"):

@@ -32,14 +32,16 @@ class PlanRowKey(tuple):
 
     rows: tuple[str, ...] = ()
     file: str = ""
+    # a staged plan's rows (issue 14): (count, arrival_stage, leave_stage, row), None = blank
+    stages: tuple = ()
 
-    def __new__(cls, key: tuple, file: str, rows: tuple[str, ...]):
+    def __new__(cls, key: tuple, file: str, rows: tuple[str, ...], stages: tuple = ()):
         made = super().__new__(cls, key)
-        made.file, made.rows = file, rows
+        made.file, made.rows, made.stages = file, rows, stages
         return made
 
     def __getnewargs__(self):
-        return tuple(self), self.file, self.rows
+        return tuple(self), self.file, self.rows, self.stages
 
 
 def read_plan(path: Path) -> pd.DataFrame:
@@ -100,11 +102,17 @@ def read_plan(path: Path) -> pd.DataFrame:
 
 def fixed_from_plan(path: Path) -> dict:
     """(state, item, site_id) -> count, summed over rows, for `solve --fix`; each key is a
-    PlanRowKey naming the rows it came from."""
+    PlanRowKey naming the rows it came from (and, from a staged plan, each row's stages)."""
     path = Path(path)
     table = read_plan(path)
     fixed = {}
+    staged = "arrival_stage" in table or "leave_stage" in table
     for key, group in table.groupby(["state", "item", "site_id"], sort=True):
         rows = tuple(ref.rpartition("!")[2] for ref in group["cell_ref"])
-        fixed[PlanRowKey(key, path.name, rows)] = int(group["count"].sum())
+        stages = ()
+        if staged:  # each row keeps its stage: a staged solve pins it from its arrival stage on
+            stages = tuple((int(c), group["arrival_stage"].iloc[i] if "arrival_stage" in group else None,
+                            group["leave_stage"].iloc[i] if "leave_stage" in group else None, rows[i])
+                           for i, c in enumerate(group["count"]))
+        fixed[PlanRowKey(key, path.name, rows, stages)] = int(group["count"].sum())
     return fixed
