@@ -46,7 +46,7 @@ class HeuristicResult:
 
 
 def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = None,
-            mip_gap: float = 1e-4, ipm: bool = False) -> HeuristicResult:
+            mip_gap: float = 1e-4) -> HeuristicResult:
     """The best plan found within `budget_s` seconds. `lp` is a HighsLp (minimised), with
     integrality; `item_columns` maps an item to the indices of its integer columns (w, y);
     `start` is a feasible plan to improve on (the greedy one), or None."""
@@ -77,7 +77,9 @@ def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = 
     # 1. LP relaxation
     kinds = np.asarray([int(lp.integrality_[i]) for i in integer], dtype=np.uint8)
     h.changeColsIntegrality(len(integer), integer.astype(np.int32), np.zeros(len(integer), dtype=np.uint8))
-    _set(h, time_limit=max(left(), 0.1), solver="ipm" if ipm else "choose", run_crossover="on")
+    # interior point, then crossover to a vertex (its support is what step 2 keeps): on 200 x
+    # 3,000 (seed 1) 1.5 CPU s against 3.3 s for dual simplex (12.3k iterations), same optimum
+    _set(h, time_limit=max(left(), 0.1), solver="ipm", run_crossover="on")
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return HeuristicResult(best, best_objective if best is not None else None, time.perf_counter() - began, steps)

@@ -238,7 +238,7 @@ class Solver:
 
                 found = improve(h.getLp(), self._item_columns(),
                                 min(HEURISTIC_SHARE * self.time_limit_s, HEURISTIC_MAX_S), start,
-                                self.mip_gap, ipm=nonzeros > IPM_ABOVE_NONZEROS)
+                                self.mip_gap)
                 steps = found.steps
                 time_limit = max(self.time_limit_s - (time.perf_counter() - started), 1.0)
                 if found.columns is not None:
