@@ -120,6 +120,7 @@ def test_heuristic_start_path_above_the_threshold(monkeypatch, tiny_tables):
     assert below.outcome.path == "compact" and below.summary()["solve_path"] == "compact"
     monkeypatch.setattr(solve_module, "START_ABOVE_NONZEROS", 0)
     monkeypatch.setattr(solve_module, "HEURISTIC_ABOVE_NONZEROS", 0)
+    monkeypatch.setenv("COWOPT_HELPER", "0")
     above = cowopt.solve(data, mip_gap=0.0)
     assert above.outcome.path == "heuristic start" and above.summary()["solve_path"] == "heuristic start"
     assert above.check.passed
@@ -127,3 +128,20 @@ def test_heuristic_start_path_above_the_threshold(monkeypatch, tiny_tables):
     monkeypatch.setattr(solve_module, "HEURISTIC_ABOVE_NONZEROS", 10**12)
     greedy = cowopt.solve(data, mip_gap=0.0)
     assert greedy.outcome.path == "greedy start"
+
+
+def test_helper_process_beside_the_search(monkeypatch):
+    """The heuristic in a second process, its plans handed in through the user-solution
+    callback: the search ends at the optimum and the helper process is gone afterwards."""
+    import multiprocessing
+
+    data = cowopt.from_tables(_synthetic(30, 90, 8, 1))
+    reference = cowopt.solve(data, mip_gap=0.0, time_limit_s=60)
+    monkeypatch.setattr(solve_module, "START_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "HEURISTIC_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "_helper_wanted", lambda: True)
+    result = cowopt.solve(data, mip_gap=0.0, time_limit_s=60)
+    assert result.outcome.path == "with helper" and result.summary()["solve_path"] == "with helper"
+    assert result.status == cowopt.Status.OPTIMAL and result.check.passed
+    assert result.score.objective == pytest.approx(reference.score.objective, abs=1e-6)
+    assert multiprocessing.active_children() == []

@@ -46,10 +46,11 @@ class HeuristicResult:
 
 
 def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = None,
-            mip_gap: float = 1e-4) -> HeuristicResult:
+            mip_gap: float = 1e-4, on_plan=None, stop=None) -> HeuristicResult:
     """The best plan found within `budget_s` seconds. `lp` is a HighsLp (minimised), with
     integrality; `item_columns` maps an item to the indices of its integer columns (w, y);
-    `start` is a feasible plan to improve on (the greedy one), or None."""
+    `start` is a feasible plan to improve on (the greedy one), or None. `on_plan(columns,
+    objective)` hears of every better plan as it is found; `stop()` true ends the search."""
     import highspy
 
     began = time.perf_counter()
@@ -66,12 +67,14 @@ def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = 
         steps.append(("start", 0.0, best_objective))
 
     def left() -> float:
-        return deadline - time.perf_counter()
+        return 0.0 if stop is not None and stop() else deadline - time.perf_counter()
 
     def accept(step: str, x, objective) -> None:
         nonlocal best, best_objective
         if x is not None and objective < best_objective - 1e-9 * max(1.0, abs(best_objective)):
             best, best_objective = x, objective
+            if on_plan is not None:
+                on_plan(x, objective)
         steps.append((step, time.perf_counter() - began, best_objective))
 
     # 1. LP relaxation
@@ -179,3 +182,43 @@ def _feasible(lp, x, tolerance: float = 1e-6) -> bool:
     row_lower, row_upper = np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)
     slack = tolerance * np.maximum(1.0, np.abs(activity))
     return bool(np.all(activity >= row_lower - slack) and np.all(activity <= row_upper + slack))
+
+
+# --------------------------------------------------------------------------- the helper process
+
+def lp_arrays(lp) -> dict:
+    """A HighsLp as plain arrays (picklable: HighsLp itself is not sent between processes)."""
+    matrix = lp.a_matrix_
+    return {"col_cost": np.asarray(lp.col_cost_, dtype=float), "col_lower": np.asarray(lp.col_lower_, dtype=float),
+            "col_upper": np.asarray(lp.col_upper_, dtype=float), "row_lower": np.asarray(lp.row_lower_, dtype=float),
+            "row_upper": np.asarray(lp.row_upper_, dtype=float), "offset": float(lp.offset_),
+            "rowwise": bool(matrix.format_ == _rowwise()), "start": np.asarray(matrix.start_, dtype=np.int32),
+            "index": np.asarray(matrix.index_, dtype=np.int32), "value": np.asarray(matrix.value_, dtype=float),
+            "integrality": np.asarray([int(t) for t in lp.integrality_], dtype=np.uint8)}
+
+
+def lp_from(arrays: dict):
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(arrays["col_cost"]), len(arrays["row_lower"])
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = arrays["col_cost"], arrays["col_lower"], arrays["col_upper"]
+    lp.row_lower_, lp.row_upper_, lp.offset_ = arrays["row_lower"], arrays["row_upper"], arrays["offset"]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise if arrays["rowwise"] else highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = arrays["start"], arrays["index"], arrays["value"]
+    lp.integrality_ = [highspy.HighsVarType(int(t)) for t in arrays["integrality"]]
+    return lp
+
+
+def helper_main(arrays: dict, item_columns: dict, budget_s: float, start, mip_gap: float, plans, stop) -> None:
+    """The second process (issue 17): the heuristic beside HiGHS's branch and bound, each
+    better plan put on `plans` as (objective, columns) for the user-solution callback."""
+    improve(lp_from(arrays), item_columns, budget_s, None if start is None else np.asarray(start), mip_gap,
+            on_plan=lambda x, objective: plans.put((objective, x.tolist())), stop=stop.is_set)
+
+
+def _rowwise():
+    import highspy
+
+    return highspy.MatrixFormat.kRowwise
