@@ -211,11 +211,38 @@ def lp_from(arrays: dict):
     return lp
 
 
-def helper_main(arrays: dict, item_columns: dict, budget_s: float, start, mip_gap: float, plans, stop) -> None:
-    """The second process (issue 17): the heuristic beside HiGHS's branch and bound, each
-    better plan put on `plans` as (objective, columns) for the user-solution callback."""
-    improve(lp_from(arrays), item_columns, budget_s, None if start is None else np.asarray(start), mip_gap,
-            on_plan=lambda x, objective: plans.put((objective, x.tolist())), stop=stop.is_set)
+def helper_main() -> None:
+    """The second process (issue 17): the heuristic beside HiGHS's branch and bound. It reads
+    its task as one pickle on stdin and writes each better plan as a pickle (objective,
+    columns) on stdout; stdin closing (the search ended) stops it. A plain interpreter
+    (`python -c`), not multiprocessing: spawn re-imports the caller's main script, which in
+    a script without a __main__ guard would start another solve."""
+    import pickle
+    import sys
+    import threading
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        arrays, item_columns, budget_s, start, mip_gap = pickle.load(stdin)
+    except (EOFError, pickle.UnpicklingError):  # no task: nothing to do
+        return
+    ended = threading.Event()
+
+    def watch() -> None:
+        stdin.read()  # returns at EOF: the parent closed the pipe
+        ended.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+    def send(x, objective) -> None:
+        pickle.dump((objective, x), stdout)
+        stdout.flush()
+
+    try:
+        improve(lp_from(arrays), item_columns, budget_s, None if start is None else np.asarray(start), mip_gap,
+                on_plan=send, stop=ended.is_set)
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
 
 
 def _rowwise():

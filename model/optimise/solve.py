@@ -372,57 +372,84 @@ def _helper_wanted() -> bool:
 
 
 class _Helper:
-    """heuristic.improve in a spawned process; its plans are handed to HiGHS through the
+    """heuristic.improve in a second Python process; its plans are handed to HiGHS through the
     user-solution callback, which HiGHS calls at root checkpoints and before dives. HiGHS checks
     a handed-in plan itself, and the plan it finally reports is checked like any other."""
 
     def __init__(self, lp, item_columns: dict, budget_s: float, start, mip_gap: float):
-        import multiprocessing
+        import pickle
+        import subprocess
+        import sys
 
-        from cowopt.optimise.heuristic import helper_main, lp_arrays
+        from cowopt.optimise.heuristic import lp_arrays
 
-        context = multiprocessing.get_context("spawn")  # HiGHS's state never crosses a fork
-        self._plans, self._stop = context.Queue(), context.Event()
         self.best, self.best_objective, self.steps = None, math.inf, []
-        self._began = time.perf_counter()
         self._handed = math.inf
-        self._process = context.Process(target=helper_main, daemon=True, args=(
-            lp_arrays(lp), item_columns, budget_s, None if start is None else list(start), mip_gap,
-            self._plans, self._stop))
-        self._process.start()
+        self._lock = threading.Lock()
+        self._began = time.perf_counter()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from cowopt.optimise.heuristic import helper_main; helper_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._reader = threading.Thread(target=self._read, name="cowopt-helper", daemon=True)
+        self._reader.start()
+        try:
+            pickle.dump((lp_arrays(lp), item_columns, budget_s, None if start is None else list(start), mip_gap),
+                        self._process.stdin)
+            self._process.stdin.flush()
+        except OSError:  # the helper died at once: the search runs without it
+            logger.debug("helper process failed to start", exc_info=True)
 
-    def _drain(self) -> None:
-        import queue
+    def _read(self) -> None:
+        import pickle
 
         while True:
             try:
-                objective, columns = self._plans.get_nowait()
-            except (queue.Empty, OSError, EOFError):
+                objective, columns = pickle.load(self._process.stdout)
+            except Exception:  # EOF (the helper ended) or a broken pipe
                 return
-            self.steps.append(("helper plan", time.perf_counter() - self._began, objective))
-            if objective < self.best_objective:
-                self.best, self.best_objective = columns, objective
+            with self._lock:
+                self.steps.append(("helper plan", time.perf_counter() - self._began, objective))
+                if objective < self.best_objective:
+                    self.best, self.best_objective = columns, objective
 
     def offer(self, event) -> None:
         """HiGHS asks for a plan: the helper's best, if it beats HiGHS's incumbent and is new."""
-        self._drain()
-        if self.best is None or self.best_objective >= self._handed:
+        with self._lock:
+            best, objective = self.best, self.best_objective
+        if best is None or objective >= self._handed:
             return
         incumbent = event.data_out.mip_primal_bound
-        if self.best_objective < incumbent - 1e-9 * max(1.0, abs(incumbent)):
-            event.data_in.user_solution = self.best
-            event.data_in.user_has_solution = True
-            self._handed = self.best_objective
-            self.steps.append(("handed to HiGHS", time.perf_counter() - self._began, self.best_objective))
+        if objective < incumbent - 1e-9 * max(1.0, abs(incumbent)):
+            import numpy as np
+
+            try:  # a plan that cannot be handed in must not sink the search
+                event.data_in.setSolution(np.asarray(best, dtype=float))
+                event.data_in.user_has_solution = True
+            except Exception:
+                logger.debug("handing a helper plan to HiGHS failed", exc_info=True)
+                self.best = None
+                return
+            self._handed = objective
+            with self._lock:
+                self.steps.append(("handed to HiGHS", time.perf_counter() - self._began, objective))
 
     def close(self) -> list:
-        self._stop.set()
-        self._process.join(timeout=5.0)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=2.0)
-        self._drain()
-        return self.steps
+        """Stop the helper (its stdin closes) and wait for it; a helper that does not stop is killed."""
+        import subprocess
+
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._process.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5.0)
+        self._reader.join(timeout=2.0)
+        self._process.stdout.close()
+        with self._lock:
+            return list(self.steps)
 
 
 def solution_problems(h, column_values, objective: float, tolerance: float = 1e-6, sign: int = 1) -> list[str]:
