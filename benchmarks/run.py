@@ -64,7 +64,7 @@ SIZES = {
                  "about": "maximal covering, 400 sites x 10,000 points, p = 40"},
 }
 TIMES = ("read", "build", "greedy", "translate", "solve", "score", "write", "total")
-NUMBERS = TIMES + ("objective", "model_objective", "bound", "gap", "nodes", "peak_mib", "import_mib")
+NUMBERS = TIMES + ("objective", "model_objective", "bound", "gap", "nodes", "peak_mib", "import_mib", "solve_cpu")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,7 +216,7 @@ def _medians(runs: list[dict]) -> dict:
         out[key] = statistics.median(values) if values else None
     statuses = Counter(r.get("status") for r in runs)
     out["status"] = statuses.most_common(1)[0][0] if statuses else None
-    for key in ("detail", "solver", "error"):
+    for key in ("detail", "solver", "error", "path"):
         out[key] = next((r[key] for r in runs if r.get(key)), None)
     return out
 
@@ -269,9 +269,11 @@ def _cowopt_once(path: Path, time_limit: float, gap: float, threads: int | None)
     started = time.perf_counter()
     data = cowopt.load(path)
     read = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = cowopt.solve(data, time_limit_s=time_limit, mip_gap=gap, threads=threads)
     solve_wall = time.perf_counter() - started
+    # CPU s of this process in cowopt.solve: steadier than wall time on a shared machine
+    solve_cpu = time.process_time() - cpu
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         cowopt.write_plan(result, out)
@@ -290,7 +292,10 @@ def _cowopt_once(path: Path, time_limit: float, gap: float, threads: int | None)
         "bound": outcome.bound if outcome else None, "gap": outcome.gap if outcome else None,
         "nodes": outcome.nodes if outcome else None,
         "solver": f"{outcome.solver} {outcome.solver_version}" if outcome else None,
-        "peak_mib": _peak_mib(), "import_mib": import_mib,
+        "peak_mib": _peak_mib(), "import_mib": import_mib, "solve_cpu": solve_cpu,
+        # compact, greedy start or heuristic start (cowopt.optimise.solve), with the heuristic's steps
+        "path": outcome.path if outcome else None,
+        "heuristic_steps": outcome.heuristic_steps if outcome else [],
     }
 
 

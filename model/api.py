@@ -69,6 +69,8 @@ class PlanResult:
             "solver_objective": o.objective if o else None,  # coverage - penalties - cost tie-break
             "solver_bound": o.bound if o else None,
             "solver": f"{o.solver} {o.solver_version}" if o else f"HiGHS {highs_version()}",
+            "solve_path": o.path if o else None,  # compact, greedy start, heuristic start (solve.py)
+            "heuristic_steps": [[step, round(t, 3), round(v, 6)] for step, t, v in o.heuristic_steps] if o else [],
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "violations": [str(v) for v in s.violations] if s else [],
             "unmet_rules": list(s.rules.loc[s.rules["status"] != "met", "rule_id"]) if s else [],

@@ -114,25 +114,26 @@ class _StagedSolver(Solver):
     def wants_start(self) -> bool:
         return False
 
+    def __init__(self, *args, **kwargs):
+        # the per-item heuristic knows the static model's w and y, not the stage blocks': the
+        # staged solve brings its own start (rolling_start) instead
+        kwargs.setdefault("heuristic", False)
+        super().__init__(*args, **kwargs)
+
     def _solve_once(self, into_model: bool):
         if self.use_start:
-            self._start = {}  # non-empty marker; _apply_start reads the model's values
+            self._start = {}  # non-empty marker; _start_columns reads the model's values
         return super()._solve_once(into_model)
 
-    def _apply_start(self) -> None:
-        import highspy
-
+    def _start_columns(self) -> list:
+        """The values the Pyomo variables hold, as HiGHS's column values."""
         var_map = self._highs._pyomo_var_to_solver_var_map
-        h = self._highs._solver_model
-        columns = [0.0] * h.getNumCol()
+        columns = [0.0] * self._highs._solver_model.getNumCol()
         for var in self.model.component_data_objects(pyo.Var, descend_into=True):
             column = var_map.get(id(var))
             if column is not None and var.value is not None:
                 columns[column] = float(var.value)
-        solution = highspy.HighsSolution()
-        solution.col_value = columns
-        solution.value_valid = True
-        h.setSolution(solution)
+        return columns
 
 
 def evaluate_staged(data, table, seconds: dict) -> PlanResult:

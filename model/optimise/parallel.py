@@ -26,8 +26,11 @@ def parallel_map(function: Callable, argument_tuples: list[tuple], workers: int 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from cowopt.optimise.solve import no_helper_in_this_process
+
     results: dict[int, object] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=no_helper_in_this_process) as pool:
         futures = {pool.submit(function, *args): i for i, args in enumerate(argument_tuples)}
         for future in as_completed(futures):
             results[futures[future]] = future.result()

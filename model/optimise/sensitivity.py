@@ -27,7 +27,7 @@ from cowopt.workbook.data import InputData
 from cowopt.errors import CowoptError, InputError, Problem
 from cowopt.optimise.formulation import build_model
 from cowopt.optimise.greedy import greedy_start, start_coverage
-from cowopt.optimise.solve import Solver
+from cowopt.optimise.solve import Solver, no_helper_in_this_process
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +226,9 @@ def _executor(workers: int, scheduler: str | None):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")), None
+    # one solve per core already: no helper process beside each (solve.no_helper_in_this_process)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=no_helper_in_this_process), None
 
 
 def run_variants(data: InputData, variants: list[Variant], workers: int | None = None, scheduler: str | None = None,

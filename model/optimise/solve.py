@@ -48,6 +48,10 @@ class SolverOutcome:
     solution_problems: list = field(default_factory=list)
     # The first run's problems when the solution shown is a second run's (on a fresh HiGHS model).
     resolved_after: list = field(default_factory=list)
+    # How HiGHS was started: "compact" (the model alone), "greedy start" (the greedy plan as a
+    # MIP start), "heuristic start" (the LP-guided heuristic's plan, heuristic.py, as the start)
+    path: str = "compact"
+    heuristic_steps: list = field(default_factory=list)  # (step, seconds, objective) of the heuristic
 
 
 # HiGHS options chosen by measurement on the shipped example and its scenarios (time to
@@ -71,6 +75,20 @@ NO_SUBMIP_BELOW_NONZEROS = 50_000
 # without a start, 15.3 s with the greedy one, 15.7 s with the previous budget's optimum);
 # above it the start is what gives a useful incumbent (400 x 10,000: -200 -> 1,067,483).
 START_ABOVE_NONZEROS = 50_000
+# From this many nonzeros the LP-guided heuristic (heuristic.py) improves the start before the
+# branch and bound, within HEURISTIC_SHARE of the time limit (at most HEURISTIC_MAX_S).
+HEURISTIC_ABOVE_NONZEROS = 50_000
+HEURISTIC_SHARE = 0.4
+HEURISTIC_MAX_S = 30.0
+# What each solve path means (Summary sheet, --json "solve_path")
+PATH_NOTES = {
+    "compact": "HiGHS on the model alone (small models: it finds the optimum early on its own)",
+    "greedy start": "HiGHS started from the greedy plan",
+    "heuristic start": "HiGHS started from the LP-guided heuristic's plan (LP, MIP on its support, fix-and-optimise)",
+    "with helper": "HiGHS started from the greedy plan, the LP-guided heuristic beside it in a second process",
+}
+# HiGHS options when the heuristic supplied the start (none adopted yet: see docs/performance.md)
+HEURISTIC_START_OPTIONS: dict = {}
 
 # HiGHS keeps one thread scheduler per process, sized by the first run. A later run that asks
 # for another explicit `threads` fails with "Not Set" (seen with 1.15.1: a run with default
@@ -106,14 +124,17 @@ class Solver:
 
     always_start = False  # a subclass that sets its own start at any size (the staged solve)
 
-    def __init__(self, model: pyo.ConcreteModel, time_limit_s: float, mip_gap: float, threads: int | None = None):
+    def __init__(self, model: pyo.ConcreteModel, time_limit_s: float, mip_gap: float, threads: int | None = None,
+                 heuristic: bool = True):
         self.model = model
         self.time_limit_s = float(time_limit_s)
         self.mip_gap = float(mip_gap)
         self.threads = threads
+        self.heuristic = heuristic  # run heuristic.improve before the B&B on models large enough
         self._highs = _bulk_highs()
         self._loaded = False
         self._start: dict | None = None
+        self._sign = 1  # -1 while HiGHS holds the model as minimise -objective (_as_minimum)
 
     def load(self) -> None:
         if not self._loaded:
@@ -132,18 +153,36 @@ class Solver:
         of a partial one gave up on the largest benchmark."""
         self._start = values
 
-    def _apply_start(self) -> None:
-        import highspy
-
+    def _start_columns(self) -> list:
+        """The start as HiGHS's column values (variables not named are 0)."""
         var_map = self._highs._pyomo_var_to_solver_var_map
-        h = self._highs._solver_model
-        column_values = [0.0] * h.getNumCol()
+        column_values = [0.0] * self._highs._solver_model.getNumCol()
         for (name, key), value in self._start.items():
             component = getattr(self.model, name, None)
             if component is not None and key in component:
                 column_values[var_map[id(component[key])]] = float(value)
+        return column_values
+
+    def _item_columns(self) -> dict:
+        """item -> HiGHS columns of its integer variables (w[n,k], y[k,s,g]): what the
+        heuristic's fix-and-optimise frees one item (or pair) at a time."""
+        import numpy as np
+
+        var_map = self._highs._pyomo_var_to_solver_var_map
+        columns: dict = {}
+        for name, item_at in (("w", 1), ("y", 0)):
+            component = getattr(self.model, name, None)
+            for key in component if component is not None else ():
+                column = var_map.get(id(component[key]))
+                if column is not None:
+                    columns.setdefault(key[item_at], []).append(column)
+        return {k: np.asarray(sorted(c), dtype=np.int64) for k, c in columns.items()}
+
+    def _set_columns(self, h, column_values) -> None:
+        import highspy
+
         solution = highspy.HighsSolution()
-        solution.col_value = column_values
+        solution.col_value = list(column_values)
         solution.value_valid = True
         h.setSolution(solution)
 
@@ -190,26 +229,92 @@ class Solver:
             # 400 reported 167.5 with the plan of budget 200, worth 67.5). A start of our own is
             # set after this, so it is kept.
             h.clearSolver()
+            self._sign = self._as_minimum(h)
             nonzeros = h.getNumNz()
-            if self._start is not None and (nonzeros >= START_ABOVE_NONZEROS or self.always_start):
-                self._apply_start()
+            path, steps, time_limit = "compact", [], self.time_limit_s
+            wanted = self._start is not None and (nonzeros >= START_ABOVE_NONZEROS or self.always_start)
+            start = self._start_columns() if wanted else None
             self._start = None  # a start is for one solve only
-            options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": self.time_limit_s,
+            if start is not None:
+                path = "greedy start"
+            helper = None
+            if self.heuristic and nonzeros >= HEURISTIC_ABOVE_NONZEROS and h.getNumCol() and _helper_wanted():
+                # the heuristic in a second process beside the branch and bound, which starts at
+                # once from the greedy plan; its plans come in through the user-solution callback
+                helper = _Helper(h.getLp(), self._item_columns(), self.time_limit_s, start, self.mip_gap)
+                path = "with helper"
+            elif self.heuristic and nonzeros >= HEURISTIC_ABOVE_NONZEROS and h.getNumCol():
+                from cowopt.optimise.heuristic import improve
+
+                found = improve(h.getLp(), self._item_columns(),
+                                min(HEURISTIC_SHARE * self.time_limit_s, HEURISTIC_MAX_S), start,
+                                self.mip_gap)
+                steps = found.steps
+                time_limit = max(self.time_limit_s - (time.perf_counter() - started), 1.0)
+                if found.columns is not None:
+                    start, path = found.columns, "heuristic start"
+            if start is not None:
+                self._set_columns(h, start)
+            options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": time_limit,
                        "output_flag": False, **_thread_options(self.threads)}
             if nonzeros > IPM_ABOVE_NONZEROS:
                 options["mip_lp_solver"] = "ipm"
             if nonzeros < NO_SUBMIP_BELOW_NONZEROS:
                 options.update(mip_heuristic_run_rins=False, mip_heuristic_run_rens=False)
+            if path == "heuristic start":
+                options.update(HEURISTIC_START_OPTIONS)
             for key, value in options.items():
                 h.setOptionValue(key, value)
-            pressed = _run_stoppable(h)
+            if helper is not None:
+                h.cbMipUserSolution.subscribe(helper.offer)
+            try:
+                pressed = _run_stoppable(h)
+            finally:
+                if helper is not None:
+                    h.cbMipUserSolution.unsubscribe(helper.offer)
+                    steps = helper.close()
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # solver-internal failure: report, do not crash
             logger.debug("HiGHS failed", exc_info=True)
             return SolverOutcome(Status.ERROR, f"solver error: {exc}", None, None, None,
                                  time.perf_counter() - started, None, "HiGHS", highs_version())
-        return self._outcome(h, time.perf_counter() - started, pressed, into_model)
+        outcome = self._outcome(h, time.perf_counter() - started, pressed, into_model)
+        # the heuristic's objectives in the model's sense, like every reported figure
+        outcome.path, outcome.heuristic_steps = path, [(step, t, self._sign * v) for step, t, v in steps]
+        return outcome
+
+    def _as_minimum(self, h) -> int:
+        """State a maximising model to HiGHS as minimise -objective; the sign that turns HiGHS's
+        objective and bound back into the model's (-1 flipped, +1 a minimising model as it is).
+
+        HiGHS's user-solution callback drops plans handed in on a maximisation model once it has
+        an incumbent: it compares the original-sense objective with its internal minimisation
+        bound (highspy 1.15.1, issue 17). Stated as a minimisation, handed-in plans are accepted.
+        Pyomo's persistent interface writes sense and costs together when the objective changes
+        (HiGHS then says maximise again: flip it all); between such changes it rewrites only the
+        offset and any coefficient holding a mutable Param, in the original sense (re-negated)."""
+        import highspy
+        import numpy as np
+
+        objective = next(self.model.component_data_objects(pyo.Objective, active=True), None)
+        if objective is None or objective.sense != pyo.maximize:
+            return 1
+        lp = h.getLp()
+        if lp.sense_ == highspy.ObjSense.kMaximize:
+            if lp.num_col_:
+                h.changeColsCost(lp.num_col_, np.arange(lp.num_col_, dtype=np.int32),
+                                 -np.asarray(lp.col_cost_, dtype=float))
+            h.changeObjectiveOffset(-lp.offset_)
+            h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+            return -1
+        mutable = getattr(self._highs, "_mutable_objective", None)
+        if mutable is not None:
+            var_map = self._highs._pyomo_var_to_solver_var_map
+            for coefficient in mutable.linear_coefs:
+                h.changeColCost(var_map[coefficient.pyomo_var_id], -pyo.value(coefficient.expr))
+            h.changeObjectiveOffset(-pyo.value(mutable.constant.expr))
+        return -1
 
     def _outcome(self, h, seconds: float, interrupted: bool, into_model: bool) -> SolverOutcome:
         import highspy
@@ -219,8 +324,10 @@ class Solver:
         empty = model_status == highspy.HighsModelStatus.kModelEmpty
         has_plan = info.primal_solution_status == 2 or empty
         status = _status(model_status, has_plan)
-        objective = (info.objective_function_value if not empty else 0.0) if has_plan else None
-        bound = info.mip_dual_bound if info.mip_node_count >= 0 else objective
+        # HiGHS holds minimise -objective (_as_minimum): its objective and bound change sign here
+        internal = (info.objective_function_value if not empty else 0.0) if has_plan else None
+        objective = self._sign * internal if internal is not None else None
+        bound = self._sign * info.mip_dual_bound if info.mip_node_count >= 0 else objective
         gap = info.mip_gap if info.mip_node_count >= 0 else (0.0 if status == Status.OPTIMAL else None)
         if gap is not None and (math.isinf(gap) or math.isnan(gap)):
             gap = None
@@ -233,7 +340,7 @@ class Solver:
             outcome.values = {name: {} for name in _VARIABLES}
         elif has_plan:
             column_values = h.getSolution().col_value
-            outcome.solution_problems = solution_problems(h, column_values, objective)
+            outcome.solution_problems = solution_problems(h, column_values, internal, sign=self._sign)
             outcome.values = self._values(column_values)
             if into_model:
                 self._load_into_model(column_values)
@@ -259,7 +366,104 @@ class Solver:
         return values
 
 
-def solution_problems(h, column_values, objective: float, tolerance: float = 1e-6) -> list[str]:
+# The helper process runs when HiGHS has a second core to give it (issue 17: 67 s wall to gap
+# 1e-3 on 200 x 3,000 against 160 s; seed 2 41 s against 70 s). COWOPT_HELPER=0 turns it off.
+def _helper_wanted() -> bool:
+    import os
+
+    return (os.cpu_count() or 1) >= 2 and os.environ.get("COWOPT_HELPER", "1") != "0"
+
+
+def no_helper_in_this_process() -> None:
+    """Initializer of worker processes that already run one solve per core (sweeps, levers,
+    stress --replan): a helper process per solve would put two processes on every core."""
+    import os
+
+    os.environ["COWOPT_HELPER"] = "0"
+
+
+class _Helper:
+    """heuristic.improve in a second Python process; its plans are handed to HiGHS through the
+    user-solution callback, which HiGHS calls at root checkpoints and before dives. HiGHS checks
+    a handed-in plan itself, and the plan it finally reports is checked like any other."""
+
+    def __init__(self, lp, item_columns: dict, budget_s: float, start, mip_gap: float):
+        import pickle
+        import subprocess
+        import sys
+
+        from cowopt.optimise.heuristic import lp_arrays
+
+        self.best, self.best_objective, self.steps = None, math.inf, []
+        self._handed = math.inf
+        self._lock = threading.Lock()
+        self._began = time.perf_counter()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from cowopt.optimise.heuristic import helper_main; helper_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._reader = threading.Thread(target=self._read, name="cowopt-helper", daemon=True)
+        self._reader.start()
+        try:
+            pickle.dump((lp_arrays(lp), item_columns, budget_s, None if start is None else list(start), mip_gap),
+                        self._process.stdin)
+            self._process.stdin.flush()
+        except OSError:  # the helper died at once: the search runs without it
+            logger.debug("helper process failed to start", exc_info=True)
+
+    def _read(self) -> None:
+        import pickle
+
+        while True:
+            try:
+                objective, columns = pickle.load(self._process.stdout)
+            except Exception:  # EOF (the helper ended) or a broken pipe
+                return
+            with self._lock:
+                self.steps.append(("helper plan", time.perf_counter() - self._began, objective))
+                if objective < self.best_objective:
+                    self.best, self.best_objective = columns, objective
+
+    def offer(self, event) -> None:
+        """HiGHS asks for a plan: the helper's best, if it beats HiGHS's incumbent and is new."""
+        with self._lock:
+            best, objective = self.best, self.best_objective
+        if best is None or objective >= self._handed:
+            return
+        incumbent = event.data_out.mip_primal_bound
+        if objective < incumbent - 1e-9 * max(1.0, abs(incumbent)):
+            import numpy as np
+
+            try:  # a plan that cannot be handed in must not sink the search
+                event.data_in.setSolution(np.asarray(best, dtype=float))
+                event.data_in.user_has_solution = True
+            except Exception:
+                logger.debug("handing a helper plan to HiGHS failed", exc_info=True)
+                self.best = None
+                return
+            self._handed = objective
+            with self._lock:
+                self.steps.append(("handed to HiGHS", time.perf_counter() - self._began, objective))
+
+    def close(self) -> list:
+        """Stop the helper (its stdin closes) and wait for it; a helper that does not stop is killed."""
+        import subprocess
+
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._process.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5.0)
+        self._reader.join(timeout=2.0)
+        self._process.stdout.close()
+        with self._lock:
+            return list(self.steps)
+
+
+def solution_problems(h, column_values, objective: float, tolerance: float = 1e-6, sign: int = 1) -> list[str]:
     """What is wrong with `column_values` as a solution of the model HiGHS holds: its objective
     is not the one HiGHS reported, or it breaks a row, a bound or integrality. Empty when the
     numbers are what HiGHS says they are. Computed from HiGHS's own copy of the model with
@@ -276,8 +480,9 @@ def solution_problems(h, column_values, objective: float, tolerance: float = 1e-
     recomputed = float(np.dot(np.asarray(lp.col_cost_, dtype=float), x) + lp.offset_)
     scale = max(1.0, abs(objective), abs(recomputed))
     if abs(recomputed - objective) > tolerance * scale:
-        problems.append(f"the solver reported objective {objective:,.6f} but its solution's columns give "
-                        f"{recomputed:,.6f}")
+        # said in the model's sense (sign -1: HiGHS holds minimise -objective)
+        problems.append(f"the solver reported objective {sign * objective:,.6f} but its solution's columns give "
+                        f"{sign * recomputed:,.6f}")
     lower, upper = np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float)
     slack = 1e-6 * np.maximum(1.0, np.abs(x))
     out_of_bounds = int(np.count_nonzero((x < lower - slack) | (x > upper + slack)))

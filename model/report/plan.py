@@ -15,6 +15,7 @@ import pandas as pd
 from cowopt import __version__
 from cowopt.optimise import candidates as candidates_mod
 from cowopt.api import PlanResult
+from cowopt.optimise.solve import PATH_NOTES
 from cowopt.scoring.risk import accepted_risk
 from cowopt.workbook.files import write_atomically
 
@@ -216,6 +217,7 @@ def summary_rows(result: PlanResult, fixed_from: str | None = None) -> list[tupl
             ("solver bound", o.bound, "HiGHS's proven upper bound on the solver objective"),
             ("solve_seconds", round(o.seconds, 3), "s"),
             ("solver", f"{o.solver} {o.solver_version}", "through Pyomo (pyomo.contrib.solver)"),
+            ("solve path", o.path, PATH_NOTES.get(o.path, "")),
         ]
     if result.staged is not None:
         rows.append(("protection-weeks", round(result.staged.objective, 3),

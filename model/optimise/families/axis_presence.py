@@ -7,7 +7,6 @@ allowed placements near a line are used. Hard rows; the diagnosis may relax them
 
 from __future__ import annotations
 
-import pandas as pd
 import pyomo.environ as pyo
 
 from cowopt.geometry import distance_to_polylines_km
