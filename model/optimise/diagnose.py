@@ -23,8 +23,6 @@ def precheck(data: InputData, cands: Candidates, fixed: dict | None = None) -> l
 
 def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_limit_s: float = 30.0) -> list[str]:
     """The smallest relaxation (by weighted slack) that makes the hard constraints feasible."""
-    from cowopt.optimise.solve import Solver
-
     model, _ = build_model(data, cands, fixed or {})
     model.obj.deactivate()
     slacks = []  # (planner's name, Slack, slack variable)
@@ -35,16 +33,10 @@ def elastic(data: InputData, cands: Candidates, fixed: dict | None = None, time_
         for key in list(component.keys()):
             name, slack = _relax(model, spec, key, len(slacks))
             slacks.append((name, spec, slack))
-    model.obj_elastic = pyo.Objective(expr=sum(spec.weight * slack for _, spec, slack in slacks), sense=pyo.minimize)
-    outcome = Solver(model, time_limit_s, 1e-6).solve(into_model=True)  # the slacks are read below
-    if outcome.status.value == "error":  # e.g. HiGHS's answer failed its check twice: say so, guess nothing
-        return [f"the diagnosis could not be computed: {outcome.detail}"]
-    if not outcome.status.has_plan:
-        return ["no relaxation of rules, mission size, budget, caps or throughput makes a plan possible "
-                "(check inventory, eligibility and the frontline buffer)"]
-    reasons = [f"{name} must give way by {slack.value:,.1f} {spec.unit}"
-               for name, spec, slack in slacks if (slack.value or 0.0) > 1e-6]
-    return reasons or ["the hard constraints conflict, but no single family explains it (numerical trouble?)"]
+    return _least_relaxation(model, slacks, time_limit_s,
+                             "no relaxation of rules, mission size, budget, caps or throughput makes a plan possible "
+                             "(check inventory, eligibility and the frontline buffer)",
+                             "the hard constraints conflict, but no single family explains it (numerical trouble?)")
 
 
 # the staged model's own rows (issue 14) the diagnosis may relax, beside each stage block's
@@ -64,7 +56,6 @@ def elastic_staged(data: InputData, cands: Candidates, pins: dict | None = None,
     (crossings per stage, stage and horizon budgets) get a penalised slack; each demand that
     must give way is named with its stage, e.g. "stage D+7: mission_troops_min (now 15,000)
     must give way by 2,000.0 troops". `cands` from stages.union_data; pins as build_staged."""
-    from cowopt.optimise.solve import Solver
     from cowopt.optimise.stages import build_staged
 
     model, sidx = build_staged(data, cands, pins, fix_exact)
@@ -92,16 +83,26 @@ def elastic_staged(data: InputData, cands: Candidates, pins: dict | None = None,
                 name, slack = _relax(model, spec, key, len(slacks), shown="/".join(map(str, rest)))
                 name = f"stage {t}: {name}"
             slacks.append((name, spec, slack))
+    return _least_relaxation(model, slacks, time_limit_s,
+                             "no relaxation of rules, mission size, budget, caps or crossings in any stage makes a "
+                             "staged plan possible (check inventory, StageInventory, eligibility, the frontline "
+                             "buffer and --fix pins)",
+                             "the staged constraints conflict, but no single family explains it (numerical trouble?)")
+
+
+def _least_relaxation(model, slacks: list, time_limit_s: float, none_helps: str, unexplained: str) -> list[str]:
+    """Minimise the weighted slacks and name every demand that must give way, with how much."""
+    from cowopt.optimise.solve import Solver
+
     model.obj_elastic = pyo.Objective(expr=sum(spec.weight * slack for _, spec, slack in slacks), sense=pyo.minimize)
-    outcome = Solver(model, time_limit_s, 1e-6).solve(into_model=True)
-    if outcome.status.value == "error":
+    outcome = Solver(model, time_limit_s, 1e-6).solve(into_model=True)  # the slacks are read below
+    if outcome.status.value == "error":  # e.g. HiGHS's answer failed its check twice: say so, guess nothing
         return [f"the diagnosis could not be computed: {outcome.detail}"]
     if not outcome.status.has_plan:
-        return ["no relaxation of rules, mission size, budget, caps or crossings in any stage makes a staged plan "
-                "possible (check inventory, StageInventory, eligibility, the frontline buffer and --fix pins)"]
+        return [none_helps]
     reasons = [f"{name} must give way by {slack.value:,.1f} {spec.unit}"
                for name, spec, slack in slacks if (slack.value or 0.0) > 1e-6]
-    return reasons or ["the staged constraints conflict, but no single family explains it (numerical trouble?)"]
+    return reasons or [unexplained]
 
 
 def _relax(model, spec, key, number: int, shown: str | None = None) -> tuple[str, pyo.Var]:
