@@ -241,10 +241,8 @@ def finish(data: InputData, cands: Candidates, index: ModelIndex, outcome: Solve
             diagnosis = diagnose.elastic(data, cands)
         return PlanResult(data, cands, outcome.status, outcome.detail, None, outcome, seconds, diagnosis)
     started = time.perf_counter()
-    counts = split_deployments(index, outcome.values["w"], outcome.values["y"])
-    plan = deployments_table(data, counts)
     flows = pd.DataFrame([(e, s, v) for (e, s), v in outcome.values["f"].items()], columns=["entry_id", "site_id", "troops"])
-    result_score = score(data, cands, plan[["state", "item", "site_id", "count"]], flows)
+    result_score = score(data, cands, _solver_plan(data, index, outcome), flows)
     seconds["score"] = time.perf_counter() - started
     check = self_check(data, cands, outcome, result_score)
     return PlanResult(data, cands, outcome.status, outcome.detail, result_score, outcome, seconds, check=check)
@@ -302,6 +300,10 @@ def rescore_routed(data: InputData, cands: Candidates, index: ModelIndex, outcom
     flows, rounded to whole troops, can cost a hair more, so a plan that spends the budget to the
     euro would "break" it by rounding (seen: 8,000.0 of 8,000.0 on the example, robust against a
     state)."""
-    counts = split_deployments(index, outcome.values["w"], outcome.values["y"])
-    plan = deployments_table(data, counts)
-    return score(data, cands, plan[["state", "item", "site_id", "count"]])
+    return score(data, cands, _solver_plan(data, index, outcome))
+
+
+def _solver_plan(data: InputData, index: ModelIndex, outcome: SolverOutcome) -> pd.DataFrame:
+    """The (state, item, site_id, count) rows of a solver outcome's w and y."""
+    plan = deployments_table(data, split_deployments(index, outcome.values["w"], outcome.values["y"]))
+    return plan[["state", "item", "site_id", "count"]]
