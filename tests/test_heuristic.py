@@ -145,3 +145,105 @@ def test_helper_process_beside_the_search(monkeypatch):
     assert result.status == cowopt.Status.OPTIMAL and result.check.passed
     assert result.score.objective == pytest.approx(reference.score.objective, abs=1e-6)
     assert not [t for t in threading.enumerate() if t.name == "cowopt-helper"]  # the reader ended with it
+
+
+def test_relative_gap_is_highs_mip_gap():
+    from cowopt.optimise.heuristic import relative_gap
+
+    assert relative_gap(-100.0, -110.0) == pytest.approx(0.1)  # minimised: plan -100, bound -110
+    assert relative_gap(-100.0, -100.0) == 0.0
+    assert relative_gap(-100.0, -99.0) == 0.0  # a bound past the plan (tolerances): no gap
+    assert relative_gap(0.0, -1.0) == float("inf")
+
+
+class _InProcessHelper:
+    """A stand-in for the helper process: the heuristic runs at once, in this process, and its
+    plan is never handed to HiGHS, so only the race (solve._Race) can make it count."""
+
+    def __init__(self, lp, item_columns, budget_s, start, mip_gap):
+        found = improve(lp, item_columns, 10.0, start, 1e-6)
+        self.best, self.best_objective, self.lp_bound = found.columns, found.objective, found.bound
+        self.steps = [("helper plan", 0.0, found.objective), ("helper LP bound", 0.0, found.bound)]
+
+    def offer(self, event):
+        pass
+
+    def close(self):
+        return list(self.steps)
+
+
+class _LateHelper(_InProcessHelper):
+    """Its plan and bound become known only when HiGHS first asks for a plan (in the search)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._plan = (self.best, self.best_objective, self.lp_bound)
+        self.best, self.best_objective, self.lp_bound = None, float("inf"), None
+        self.asked = 0
+
+    def offer(self, event):
+        self.asked += 1
+        self.best, self.best_objective, self.lp_bound = self._plan
+
+
+def _race_instance():
+    return cowopt.from_tables(_synthetic(30, 90, 8, 1))
+
+
+def test_the_helpers_plan_ends_the_search_when_it_is_within_the_gap_of_the_lp_bound(monkeypatch):
+    from cowopt.optimise.heuristic import relative_gap
+
+    data = _race_instance()
+    monkeypatch.setattr(solve_module, "START_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "HEURISTIC_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "_helper_wanted", lambda: True)
+    monkeypatch.setattr(solve_module, "_Helper", _InProcessHelper)
+    gap = 0.05  # wide enough that the heuristic's plan is within it of the LP bound
+    result = cowopt.solve(data, mip_gap=gap, time_limit_s=60)
+    outcome = result.outcome
+    steps = dict((name, value) for name, _, value in outcome.heuristic_steps)
+    assert outcome.path == "with helper" and result.status == cowopt.Status.OPTIMAL
+    assert "LP-guided heuristic's plan proven within the gap" in outcome.detail
+    # the plan reported is the heuristic's, never handed to HiGHS; the bound at least the LP's
+    assert outcome.objective == pytest.approx(steps["helper plan"], rel=1e-9)
+    assert outcome.bound <= steps["helper LP bound"] + 1e-6
+    assert outcome.gap == pytest.approx(relative_gap(-outcome.objective, -outcome.bound))
+    assert outcome.gap <= gap
+    assert result.check.passed and result.score.violations == []
+    reference = cowopt.solve(data, mip_gap=0.0, time_limit_s=60)
+    assert result.score.objective <= reference.score.objective + 1e-6
+    assert result.score.objective >= reference.score.objective * (1 - gap)
+
+
+def test_the_race_stops_highs_mid_search_and_keeps_a_plan_it_never_took(monkeypatch):
+    """The helper's plan arrives while HiGHS searches; HiGHS is stopped at its next check and
+    the outcome is the helper's plan, proven against the best bound known."""
+    data = _race_instance()
+    monkeypatch.setattr(solve_module, "START_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "HEURISTIC_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "_helper_wanted", lambda: True)
+    monkeypatch.setattr(solve_module, "_Helper", _LateHelper)
+    result = cowopt.solve(data, mip_gap=0.05, time_limit_s=60)
+    outcome = result.outcome
+    assert outcome.nodes is not None  # HiGHS ran
+    assert "heuristic's plan proven within the gap" in outcome.detail
+    assert result.status == cowopt.Status.OPTIMAL and outcome.gap <= 0.05 and result.check.passed
+    helper_plan = dict((name, value) for name, _, value in outcome.heuristic_steps)["helper plan"]
+    assert outcome.objective >= helper_plan - 1e-6  # the best of HiGHS's and the helper's
+
+
+def test_a_heuristic_start_within_the_gap_needs_no_search(monkeypatch):
+    data = _race_instance()
+    monkeypatch.setattr(solve_module, "START_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "HEURISTIC_ABOVE_NONZEROS", 0)
+    monkeypatch.setenv("COWOPT_HELPER", "0")
+    result = cowopt.solve(data, mip_gap=0.05, time_limit_s=60)
+    outcome = result.outcome
+    assert outcome.path == "heuristic start" and result.status == cowopt.Status.OPTIMAL
+    assert outcome.nodes is None  # HiGHS's branch and bound never ran
+    lp_bound = dict((name, value) for name, _, value in outcome.heuristic_steps)["LP relaxation"]
+    assert outcome.bound == pytest.approx(lp_bound)
+    assert result.check.passed
+    # asked for a gap the heuristic cannot prove, the search runs as before
+    tight = cowopt.solve(data, mip_gap=0.0, time_limit_s=60)
+    assert tight.outcome.nodes is not None and tight.status == cowopt.Status.OPTIMAL

@@ -40,17 +40,21 @@ class HeuristicResult:
     objective: float | None  # in the sense HiGHS holds (minimised)
     seconds: float
     steps: list = field(default_factory=list)  # (step, seconds since the start, objective after it)
+    # the LP relaxation's optimum (same sense): no plan can do better, so it bounds the gap of
+    # any plan (solve.py stops the search when the best plan is within the gap of it)
+    bound: float | None = None
 
     def as_start(self) -> np.ndarray | None:
         return self.columns
 
 
 def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = None,
-            mip_gap: float = 1e-4, on_plan=None, stop=None) -> HeuristicResult:
+            mip_gap: float = 1e-4, on_plan=None, stop=None, on_bound=None) -> HeuristicResult:
     """The best plan found within `budget_s` seconds. `lp` is a HighsLp (minimised), with
     integrality; `item_columns` maps an item to the indices of its integer columns (w, y);
     `start` is a feasible plan to improve on (the greedy one), or None. `on_plan(columns,
-    objective)` hears of every better plan as it is found; `stop()` true ends the search."""
+    objective)` hears of every better plan as it is found, `on_bound(value)` of the LP
+    relaxation's optimum; `stop()` true ends the search."""
     import highspy
 
     began = time.perf_counter()
@@ -87,7 +91,10 @@ def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = 
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return HeuristicResult(best, best_objective if best is not None else None, time.perf_counter() - began, steps)
     x_lp = np.asarray(h.getSolution().col_value, dtype=float)
-    steps.append(("LP relaxation", time.perf_counter() - began, float(h.getInfo().objective_function_value)))
+    lp_bound = float(h.getInfo().objective_function_value)
+    steps.append(("LP relaxation", time.perf_counter() - began, lp_bound))
+    if on_bound is not None:
+        on_bound(lp_bound)
     h.changeColsIntegrality(len(integer), integer.astype(np.int32), kinds)
     _set(h, solver="choose")
 
@@ -100,7 +107,7 @@ def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = 
                             best if best is not None and np.all(best[off] <= 1e-9) else None)
     accept("MIP on the LP's support", x, objective)
     if best is None:  # nothing to improve on
-        return HeuristicResult(None, None, time.perf_counter() - began, steps)
+        return HeuristicResult(None, None, time.perf_counter() - began, steps, lp_bound)
 
     # 3. fix-and-optimise: items in order of the LP's fractionality, then the top pairs
     fraction = {k: float(np.abs(x_lp[c] - np.round(x_lp[c])).sum()) for k, c in item_columns.items() if len(c)}
@@ -109,7 +116,7 @@ def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = 
     top = order[:PAIRS]
     groups += [(a, b) for i, a in enumerate(top) for b in top[i + 1:]]
     improved = True
-    while improved and left() > 0.5:
+    while improved and left() > 0.5 and not _within(best_objective, lp_bound, mip_gap):
         improved = False
         for group in groups:
             if left() <= 0.5:
@@ -124,7 +131,21 @@ def improve(lp, item_columns: dict, budget_s: float, start: np.ndarray | None = 
             accept("fix-and-optimise " + " + ".join(group), x, objective)
             improved = improved or best_objective < before
     logger.info("heuristic: %s", "; ".join(f"{s} {t:.1f} s {o:,.3f}" for s, t, o in steps))
-    return HeuristicResult(best, best_objective, time.perf_counter() - began, steps)
+    return HeuristicResult(best, best_objective, time.perf_counter() - began, steps, lp_bound)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """(objective - bound) / |objective| of a minimised plan against a lower bound, as HiGHS
+    states its mip_gap (0 when both are 0; inf when the objective is 0 and the bound below)."""
+    difference = max(objective - bound, 0.0)
+    if difference == 0.0:
+        return 0.0
+    return difference / abs(objective) if objective != 0 else float("inf")
+
+
+def _within(objective: float, bound: float | None, mip_gap: float) -> bool:
+    """The plan is proven within the gap by the LP bound: nothing left to improve for."""
+    return bound is not None and np.isfinite(objective) and relative_gap(objective, bound) <= mip_gap
 
 
 def _set(h, **options) -> None:
@@ -213,8 +234,8 @@ def lp_from(arrays: dict):
 
 def helper_main() -> None:
     """The second process (issue 17): the heuristic beside HiGHS's branch and bound. It reads
-    its task as one pickle on stdin and writes each better plan as a pickle (objective,
-    columns) on stdout; stdin closing (the search ended) stops it. A plain interpreter
+    its task as one pickle on stdin and writes each better plan as a pickle ("plan", objective,
+    columns) and the LP relaxation's optimum as ("bound", value, None) on stdout; stdin closing (the search ended) stops it. A plain interpreter
     (`python -c`), not multiprocessing: spawn re-imports the caller's main script, which in
     a script without a __main__ guard would start another solve."""
     import pickle
@@ -235,12 +256,16 @@ def helper_main() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
     def send(x, objective) -> None:
-        pickle.dump((objective, x), stdout)
+        pickle.dump(("plan", objective, x), stdout)
+        stdout.flush()
+
+    def send_bound(value) -> None:
+        pickle.dump(("bound", value, None), stdout)
         stdout.flush()
 
     try:
         improve(lp_from(arrays), item_columns, budget_s, None if start is None else np.asarray(start), mip_gap,
-                on_plan=send, stop=ended.is_set)
+                on_plan=send, stop=ended.is_set, on_bound=send_bound)
     except (BrokenPipeError, KeyboardInterrupt):
         pass
 

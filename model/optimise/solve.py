@@ -16,6 +16,8 @@ from enum import Enum
 
 import pyomo.environ as pyo
 
+from cowopt.optimise.heuristic import relative_gap
+
 logger = logging.getLogger(__name__)
 
 
@@ -237,7 +239,7 @@ class Solver:
             self._start = None  # a start is for one solve only
             if start is not None:
                 path = "greedy start"
-            helper = None
+            helper = heuristic_plan = None
             if self.heuristic and nonzeros >= HEURISTIC_ABOVE_NONZEROS and h.getNumCol() and _helper_wanted():
                 # the heuristic in a second process beside the branch and bound, which starts at
                 # once from the greedy plan; its plans come in through the user-solution callback
@@ -253,6 +255,7 @@ class Solver:
                 time_limit = max(self.time_limit_s - (time.perf_counter() - started), 1.0)
                 if found.columns is not None:
                     start, path = found.columns, "heuristic start"
+                    heuristic_plan = found
             if start is not None:
                 self._set_columns(h, start)
             options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": time_limit,
@@ -265,11 +268,25 @@ class Solver:
                 options.update(HEURISTIC_START_OPTIONS)
             for key, value in options.items():
                 h.setOptionValue(key, value)
+            race = _Race(helper, self.mip_gap) if helper is not None else None
+            if heuristic_plan is not None:  # its plan and LP bound race HiGHS like a helper's
+                race = _Race(_Finished(heuristic_plan), self.mip_gap)
+            if race is not None and race.proven_before_search():
+                # the heuristic's plan is already within the gap of the LP bound: no search
+                if helper is not None:
+                    steps = helper.close()
+                outcome = self._race_outcome(h, race, time.perf_counter() - started, into_model)
+                outcome.path, outcome.heuristic_steps = path, [(step, t, self._sign * v) for step, t, v in steps]
+                return outcome
             if helper is not None:
                 h.cbMipUserSolution.subscribe(helper.offer)
+            if race is not None:
+                race.subscribe(h)
             try:
                 pressed = _run_stoppable(h)
             finally:
+                if race is not None:
+                    race.unsubscribe(h)
                 if helper is not None:
                     h.cbMipUserSolution.unsubscribe(helper.offer)
                     steps = helper.close()
@@ -279,7 +296,7 @@ class Solver:
             logger.debug("HiGHS failed", exc_info=True)
             return SolverOutcome(Status.ERROR, f"solver error: {exc}", None, None, None,
                                  time.perf_counter() - started, None, "HiGHS", highs_version())
-        outcome = self._outcome(h, time.perf_counter() - started, pressed, into_model)
+        outcome = self._outcome(h, time.perf_counter() - started, pressed, into_model, race)
         # the heuristic's objectives in the model's sense, like every reported figure
         outcome.path, outcome.heuristic_steps = path, [(step, t, self._sign * v) for step, t, v in steps]
         return outcome
@@ -316,13 +333,16 @@ class Solver:
             h.changeObjectiveOffset(-pyo.value(mutable.constant.expr))
         return -1
 
-    def _outcome(self, h, seconds: float, interrupted: bool, into_model: bool) -> SolverOutcome:
+    def _outcome(self, h, seconds: float, interrupted: bool, into_model: bool, race=None) -> SolverOutcome:
         import highspy
 
         model_status = h.getModelStatus()
         info = h.getInfo()
         empty = model_status == highspy.HighsModelStatus.kModelEmpty
         has_plan = info.primal_solution_status == 2 or empty
+        if race is not None and not empty and race.takes_over(info.objective_function_value if has_plan else None,
+                                                               info.mip_dual_bound if info.mip_node_count >= 0 else None):
+            return self._race_outcome(h, race, seconds, into_model, interrupted, info)
         status = _status(model_status, has_plan)
         # HiGHS holds minimise -objective (_as_minimum): its objective and bound change sign here
         internal = (info.objective_function_value if not empty else 0.0) if has_plan else None
@@ -346,6 +366,30 @@ class Solver:
                 self._load_into_model(column_values)
         return outcome
 
+    def _race_outcome(self, h, race, seconds: float, into_model: bool, interrupted: bool = False,
+                      info=None) -> SolverOutcome:
+        """The outcome when the heuristic's plan or its LP bound decides it (_Race): the best plan
+        known and the best bound known, whichever process found them. The plan is checked
+        against HiGHS's copy of the model like HiGHS's own (solution_problems)."""
+        nodes = info.mip_node_count if info is not None and info.mip_node_count >= 0 else None
+        internal, columns, bound = race.best_plan(h, info)
+        gap = relative_gap(internal, bound) if bound is not None else None
+        status = Status.OPTIMAL if gap is not None and gap <= self.mip_gap * (1 + 1e-9) else Status.FEASIBLE
+        if interrupted:
+            detail = "interrupted (Ctrl-C): " + ("best plan so far, not proven optimal" if status != Status.OPTIMAL
+                                                 else "best plan so far, proven within the gap")
+        elif status == Status.OPTIMAL:
+            detail = f"Optimal: {race.source}'s plan proven within the gap by {race.bound_source}"
+        else:
+            detail = f"Time limit reached: {race.source}'s plan is the best found"
+        outcome = SolverOutcome(status, detail, self._sign * internal, None if bound is None else self._sign * bound,
+                                gap, seconds, nodes, "HiGHS", highs_version())
+        outcome.solution_problems = solution_problems(h, columns, internal, sign=self._sign)
+        outcome.values = self._values(columns)
+        if into_model:
+            self._load_into_model(columns)
+        return outcome
+
     def _load_into_model(self, column_values) -> None:
         """Pyomo variables take the solution too."""
         var_map = self._highs._pyomo_var_to_solver_var_map
@@ -364,6 +408,100 @@ class Solver:
                 values[name] = {key: column_values[var_map[id(component[key])]] for key in component
                                 if id(component[key]) in var_map}
         return values
+
+
+class _Finished:
+    """A heuristic result that ran before the search, in the shape _Race reads from a helper."""
+
+    def __init__(self, found):
+        self.best, self.best_objective = found.columns, found.objective
+        self.lp_bound = found.bound
+
+
+class _Race:
+    """The best plan and the best bound of one solve, wherever they come from: HiGHS's incumbent
+    and dual bound (read in its MIP callback) or the heuristic's plans and LP relaxation bound.
+    When the best plan is within the gap of the best bound, HiGHS is asked to stop; the outcome
+    then takes the best plan and bound (solve._race_outcome). This is what lets a plan the helper
+    found count even when HiGHS does not keep it (seen on medium seed 1: a plan of 424,415.8
+    handed in, 424,338 reported), and what stops the search on the largest models, where HiGHS
+    is still at its root when the helper's plan is already within the gap of the LP bound.
+    Everything here is in the sense HiGHS holds the model (minimised, _as_minimum)."""
+
+    def __init__(self, helper, mip_gap: float):
+        self.helper, self.mip_gap = helper, mip_gap
+        self.highs_bound = -math.inf  # HiGHS's dual bound as last seen in its MIP callback
+        self.highs_primal = math.inf
+        self.proven = False  # HiGHS was stopped because the best plan was within the gap
+        self.source, self.bound_source = "HiGHS", "HiGHS's bound"
+        self._subscribed: list = []
+
+    def subscribe(self, h) -> None:
+        for name, callback in (("cbMipInterrupt", self._mip), ("cbSimplexInterrupt", self._other),
+                               ("cbIpmInterrupt", self._other)):
+            if hasattr(h, name):
+                getattr(h, name).subscribe(callback)
+                self._subscribed.append((getattr(h, name), callback))
+
+    def unsubscribe(self, h) -> None:
+        for event, callback in self._subscribed:
+            event.unsubscribe(callback)
+        self._subscribed = []
+
+    def _mip(self, event) -> None:
+        out = event.data_out
+        if math.isfinite(out.mip_dual_bound):
+            self.highs_bound = max(self.highs_bound, out.mip_dual_bound)
+        if math.isfinite(out.mip_primal_bound):
+            self.highs_primal = min(self.highs_primal, out.mip_primal_bound)
+        self._other(event)
+
+    def _other(self, event) -> None:
+        if self._gap_closed():
+            self.proven = True
+            event.data_in.user_interrupt = True
+
+    def _bound(self) -> float:
+        lp = self.helper.lp_bound
+        return max(self.highs_bound, lp if lp is not None else -math.inf)
+
+    def _gap_closed(self) -> bool:
+        plan = min(self.helper.best_objective, self.highs_primal)
+        return math.isfinite(plan) and relative_gap(plan, self._bound()) <= self.mip_gap
+
+    def proven_before_search(self) -> bool:
+        return self.helper.best is not None and self._gap_closed()
+
+    def takes_over(self, highs_objective: float | None, highs_bound: float | None) -> bool:
+        """Whether the outcome should be the race's rather than HiGHS's alone: the heuristic's
+        plan is better than HiGHS's, or HiGHS was stopped on the race's word, or HiGHS has no
+        bound of its own and the LP's is known."""
+        helper_better = self.helper.best is not None and (
+            highs_objective is None
+            or self.helper.best_objective < highs_objective - 1e-9 * max(1.0, abs(highs_objective)))
+        return helper_better or self.proven or (
+            highs_bound is None and self.helper.lp_bound is not None and highs_objective is not None)
+
+    def best_plan(self, h, info):
+        """(objective, columns, bound) of the best plan known, in HiGHS's sense."""
+        import numpy as np
+
+        highs_objective = info.objective_function_value if info is not None and info.primal_solution_status == 2 \
+            else math.inf
+        if self.helper.best is not None and self.helper.best_objective < highs_objective:
+            columns = np.asarray(self.helper.best, dtype=float)
+            self.source = "the LP-guided heuristic"
+        else:
+            columns = np.asarray(h.getSolution().col_value, dtype=float)
+        lp = h.getLp()
+        internal = float(np.dot(np.asarray(lp.col_cost_, dtype=float), columns) + lp.offset_)
+        highs_bound = info.mip_dual_bound if info is not None and info.mip_node_count >= 0 else -math.inf
+        highs_bound = max(highs_bound, self.highs_bound) if math.isfinite(highs_bound) else self.highs_bound
+        lp_bound = self.helper.lp_bound if self.helper.lp_bound is not None else -math.inf
+        bound = max(highs_bound, lp_bound)
+        if lp_bound > highs_bound:
+            self.bound_source = "the LP relaxation's bound"
+        return internal, columns, bound if math.isfinite(bound) else None
 
 
 # The helper process runs when HiGHS has a second core to give it (issue 17: 67 s wall to gap
@@ -395,6 +533,7 @@ class _Helper:
         from cowopt.optimise.heuristic import lp_arrays
 
         self.best, self.best_objective, self.steps = None, math.inf, []
+        self.lp_bound: float | None = None  # the helper's LP relaxation optimum, once solved
         self._handed = math.inf
         self._lock = threading.Lock()
         self._began = time.perf_counter()
@@ -415,10 +554,14 @@ class _Helper:
 
         while True:
             try:
-                objective, columns = pickle.load(self._process.stdout)
+                kind, objective, columns = pickle.load(self._process.stdout)
             except Exception:  # EOF (the helper ended) or a broken pipe
                 return
             with self._lock:
+                if kind == "bound":  # the LP relaxation's optimum: a bound on every plan
+                    self.lp_bound = objective
+                    self.steps.append(("helper LP bound", time.perf_counter() - self._began, objective))
+                    continue
                 self.steps.append(("helper plan", time.perf_counter() - self._began, objective))
                 if objective < self.best_objective:
                     self.best, self.best_objective = columns, objective
