@@ -221,3 +221,14 @@ def test_unreachable_scheduler_is_a_clear_error_not_a_hang(tiny_path, tmp_path):
     assert "Traceback" not in result.output
     assert seconds < 15, seconds
     assert not (tmp_path / "out" / "frontier.xlsx").exists()
+
+
+def test_budgets_are_dealt_out_to_the_workers_in_turn():
+    from cowopt.optimise.sensitivity import Variant, chains
+
+    variants = [Variant("base", float(b)) for b in (5, 1, 3, 2, 4)]
+    dealt = [[v.budget_meur for v in chain] for chain in chains(variants, 2)]
+    assert dealt == [[1.0, 3.0, 5.0], [2.0, 4.0]]  # each ascending, the large budgets shared
+    assert [[v.budget_meur for v in c] for c in chains(variants, 8)] == [[1.0], [2.0], [3.0], [4.0], [5.0]]
+    two = [Variant(s, float(b)) for s in ("a", "b") for b in (1, 2, 3)]
+    assert sorted(len(c) for c in chains(two, 2)) == [3, 3]  # one chain per scenario

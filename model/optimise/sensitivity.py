@@ -119,7 +119,11 @@ def plan_variants(data: InputData, budgets: list[float] | None, scenario_names: 
 
 
 def chains(variants: list[Variant], workers: int) -> list[list[Variant]]:
-    """Per scenario, ascending budgets split into contiguous chains so all workers have work."""
+    """Per scenario, ascending budgets dealt out in turn to one chain per worker (budgets 1-10
+    on 2 workers: 1, 3, 5, 7, 9 and 2, 4, 6, 8, 10), so all workers have work and similar work.
+    Each chain is still ascending, so every budget starts from the plan of the one before it.
+    Contiguous chains (1-5 and 6-10) left one core idle while the other solved all the large
+    budgets, which are the hard ones (medium: 6 min 27 s for 10 budgets, issue 17)."""
     by_scenario: dict[str, list[Variant]] = {}
     for v in variants:
         by_scenario.setdefault(v.scenario, []).append(v)
@@ -127,8 +131,8 @@ def chains(variants: list[Variant], workers: int) -> list[list[Variant]]:
     result = []
     for group in by_scenario.values():
         group = sorted(group, key=lambda v: v.budget_meur or 0.0)
-        size = -(-len(group) // min(per_scenario, len(group)))
-        result.extend(group[i:i + size] for i in range(0, len(group), size))
+        count = min(per_scenario, len(group))
+        result.extend(group[i::count] for i in range(count))
     return result
 
 
