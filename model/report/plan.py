@@ -17,6 +17,7 @@ from cowopt.optimise import candidates as candidates_mod
 from cowopt.api import PlanResult
 from cowopt.optimise.solve import PATH_NOTES
 from cowopt.scoring.risk import accepted_risk
+from cowopt.report.tablesheet import TableSheet, plain
 from cowopt.workbook.files import write_atomically
 
 # number formats by column name; anything not listed is written as it is
@@ -279,18 +280,21 @@ def _write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
 
 def _table(book, styles, name: str, frame: pd.DataFrame, note: str | None = None, highlight=None) -> None:
     """A sheet holding one table: bold frozen header, filter, widths, number formats."""
-    sheet = book.add_worksheet(name)
+    sheet = book.add_worksheet(name, worksheet_class=TableSheet)
     frame = frame.reset_index(drop=True)
     columns = [str(c) for c in frame.columns]
     sheet.write_row(0, 0, columns, styles["header"])
     sheet.freeze_panes(1, 0)
-    for j, column in enumerate(columns):
-        fmt = styles.get(_FORMATS.get(column, "0.0%" if column.startswith("share_") else ""), None)
-        values = frame.iloc[:, j].tolist()
-        for i, value in enumerate(values, start=1):
-            if isinstance(value, tuple):
-                value = ", ".join(map(str, value))
-            _write_cell(sheet, i, j, value, fmt)
+    formats = [styles.get(_FORMATS.get(column, "0.0%" if column.startswith("share_") else ""), None)
+               for column in columns]
+    body = [_joined(frame.iloc[:, j].tolist()) for j in range(len(columns))]
+    if all(plain(values) for values in body):  # issue 17: whole columns at once, the same cells
+        sheet.write_body(1, body, formats)
+    else:
+        for j, values in enumerate(body):
+            for i, value in enumerate(values, start=1):
+                _write_cell(sheet, i, j, value, formats[j])
+    for j, (column, values) in enumerate(zip(columns, body)):
         width = max([len(column)] + [len(_shown(v)) for v in values[:500]]) + 2
         sheet.set_column(j, j, min(max(width, 8), 60))
     if len(frame):
@@ -304,6 +308,13 @@ def _table(book, styles, name: str, frame: pd.DataFrame, note: str | None = None
         sheet.write_comment(0, 0, note, {"x_scale": 2.5, "y_scale": 1.2})
     _print_setup(sheet)
     sheet.repeat_rows(0)
+
+
+def _joined(values: list) -> list:
+    """A column's values as written: a tuple (e.g. a rule's items) becomes "a, b"."""
+    if not any(isinstance(v, tuple) for v in values):
+        return values
+    return [", ".join(map(str, v)) if isinstance(v, tuple) else v for v in values]
 
 
 def _print_setup(sheet) -> None:
