@@ -80,12 +80,15 @@ class TableSheet(Worksheet):
     def _bounds(self) -> list[tuple[int, int]]:
         """(first, last) column with a cell of each body row; (-1, -1) when it has none."""
         count = max((len(tails) for _, _, tails in self._body), default=0)
-        bounds = [(-1, -1)] * count
-        for col, _, tails in self._body:  # columns ascend, so the first seen is the lowest
-            for i, tail in enumerate(tails):
-                if tail is not None:
-                    low = bounds[i][0]
-                    bounds[i] = (col if low < 0 else low, col)
+        full = [col for col, _, tails in self._body if None not in tails]
+        # columns with a cell in every row settle most rows at once; only gappy ones are walked
+        bounds = [(full[0], full[-1])] * count if full else [(-1, -1)] * count
+        for col, _, tails in self._body:
+            if None in tails:
+                for i, tail in enumerate(tails):
+                    if tail is not None:
+                        low, high = bounds[i]
+                        bounds[i] = (col if low < 0 else min(low, col), max(high, col))
         return bounds
 
     def _calculate_spans(self) -> None:
@@ -119,22 +122,21 @@ class TableSheet(Worksheet):
         if not self._body:
             return
         count = max(len(tails) for _, _, tails in self._body)
-        rows: list[list[str]] = [[] for _ in range(count)]
+        numbers = range(self._body_row + 1, self._body_row + count + 1)
+        columns = []
         for col, fmt, tails in self._body:
             if all(tail is None for tail in tails):
                 continue  # a format never used must not get a style index
-            letter = xl_col_to_name(col)
-            style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
-            for i, tail in enumerate(tails):
-                if tail is not None:
-                    rows[i].append(f'<c r="{letter}{self._body_row + i + 1}"{style}{tail}')
+            start = f'<c r="{xl_col_to_name(col)}'
+            style = f'" s="{fmt._get_xf_index()}"' if fmt is not None else '"'
+            columns.append([f"{start}{r}{style}{tail}" if tail is not None else "" for r, tail in zip(numbers, tails)])
         write, spans = self.fh.write, self.row_spans
-        for i, cells in enumerate(rows):
-            if cells:
-                row = self._body_row + i
+        for row, cells in zip(range(self._body_row, self._body_row + count), zip(*columns)):
+            text = "".join(cells)
+            if text:
                 span = spans.get(row // 16)
                 head = f'<row r="{row + 1}" spans="{span}">' if span else f'<row r="{row + 1}">'
-                write(head + "".join(cells) + "</row>")
+                write(head + text + "</row>")
 
 
 def _tails(values: list, fmt, index) -> list:

@@ -398,13 +398,12 @@ def _check_references(tables, raws, items: pd.DataFrame, errors: _Collector) -> 
             if not column.references or column.name not in raw.columns:
                 continue
             allowed = known[column.references]
-            for record in frame.itertuples(index=False):
-                value = getattr(record, column.name)
+            for excel_row, value in zip(frame["excel_row"].tolist(), frame[column.name].tolist()):
                 if _blank(value) or value in allowed:
                     continue
                 expected = what.get(column.references, column.references.replace(".", " "))
                 hint = _closest(value, allowed)
-                errors.add(spec.name, raw.cell(record.excel_row, column.name),
+                errors.add(spec.name, raw.cell(excel_row, column.name),
                            f"{column.name} '{value}' is not {expected} listed in the workbook"
                            + (f" (did you mean '{hint}'?)" if hint else ""))
 
