@@ -18,7 +18,7 @@ from cowopt.workbook import places, scenarios, schema, stagecheck, threatcheck
 from cowopt.errors import InputError, Problem
 from cowopt.workbook.schema import AIR_DEFENCE, BALLISTIC_DEFENCE, Sheet
 from cowopt.workbook.cells import blank as _blank
-from cowopt.workbook.cells import convert_cell, parse_setting
+from cowopt.workbook.cells import SLOW, convert_cell, parse_setting, quick_convert
 from cowopt.workbook.cells import describe as _describe
 from cowopt.workbook.files import (RawSheet, column_letter, normalise_header, read_sheets, sha256_of,
                        sheet_key, sheets_from_tables)
@@ -163,6 +163,10 @@ def _read_table(sheet_spec: Sheet, raw: RawSheet, errors: _Collector) -> pd.Data
                     record[column.name] = column.default
                     continue
             value = values[index] if index < width else ""
+            converted = quick_convert(value, column)
+            if converted is not SLOW:  # the common cell, as convert_cell would convert it
+                record[column.name] = converted
+                continue
             if isinstance(value, float) and not math.isfinite(value):
                 if column.name in keyed_columns:
                     record[column.name] = value  # checked against its key's kind (parse_setting, scenarios)
