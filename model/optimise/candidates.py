@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cowopt.workbook.data import InputData
+from cowopt.workbook.files import gc_paused
 from cowopt.geometry import distance_matrix_km, distance_to_polylines_km
 from cowopt.optimise import politics
 
@@ -150,6 +151,11 @@ def compute_routes(data: InputData) -> pd.DataFrame:
 
 
 def build(data: InputData) -> Candidates:
+    with gc_paused():  # many objects, no cycles worth a full collection (files.gc_paused)
+        return _build(data)
+
+
+def _build(data: InputData) -> Candidates:
     sites, assets = data.sites, data.assets
     front_km = pd.Series(distance_to_polylines_km(sites["lat"], sites["lon"], data.frontline), index=sites.index)
     site_asset = pd.DataFrame(

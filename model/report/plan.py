@@ -18,7 +18,7 @@ from cowopt.api import PlanResult
 from cowopt.optimise.solve import PATH_NOTES
 from cowopt.scoring.risk import accepted_risk
 from cowopt.report.tablesheet import TableSheet, plain
-from cowopt.workbook.files import write_atomically
+from cowopt.workbook.files import gc_paused, write_atomically
 
 # number formats by column name; anything not listed is written as it is
 _FORMATS = {
@@ -43,7 +43,8 @@ def write_plan_as(result: PlanResult, target: Path, map_png: Path | None = None,
     `fixed_from` says how the solve was pinned to a previous plan (e.g. "--fix old/plan.xlsx
     (as minimums)"); the Summary records it so a reader knows the plan was not free."""
     extra = {"fixed_from": fixed_from} if fixed_from else {}  # _write(result, path, map_png) stays callable as before
-    return write_atomically(Path(target), lambda temp: _write(result, temp, map_png, **extra))
+    with gc_paused():  # tables of tens of thousands of cells, no cycles (files.gc_paused)
+        return write_atomically(Path(target), lambda temp: _write(result, temp, map_png, **extra))
 
 
 def _write(result: PlanResult, path: Path, map_png: Path | None, fixed_from: str | None = None) -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from cowopt.optimise.candidates import Candidates
 from cowopt.workbook.data import InputData
+from cowopt.workbook.files import gc_paused
 from cowopt.optimise import families
 from cowopt.optimise.families import PlanFacts, Violation
 from cowopt.optimise.families.logistics import cheapest_flows
@@ -78,6 +79,11 @@ def _decorate(data: InputData, frame: pd.DataFrame) -> pd.DataFrame:
 
 def score(data: InputData, candidates: Candidates, plan: pd.DataFrame, flows: pd.DataFrame | None = None) -> PlanScore:
     """Score `plan` (columns state, item, site_id, count; optional `_cell` naming its row)."""
+    with gc_paused():  # a row per (asset, capability), no cycles (files.gc_paused)
+        return _score(data, candidates, plan, flows)
+
+
+def _score(data: InputData, candidates: Candidates, plan: pd.DataFrame, flows: pd.DataFrame | None) -> PlanScore:
     plan = plan.copy()
     if "cell_ref" not in plan:
         plan["cell_ref"] = None

@@ -20,7 +20,7 @@ from cowopt.workbook.schema import AIR_DEFENCE, BALLISTIC_DEFENCE, Sheet
 from cowopt.workbook.cells import blank as _blank
 from cowopt.workbook.cells import SLOW, convert_cell, parse_setting, quick_convert
 from cowopt.workbook.cells import describe as _describe
-from cowopt.workbook.files import (RawSheet, column_letter, normalise_header, read_sheets, sha256_of,
+from cowopt.workbook.files import (RawSheet, gc_paused, column_letter, normalise_header, read_sheets, sha256_of,
                        sheet_key, sheets_from_tables)
 
 
@@ -92,8 +92,9 @@ class InputData:
 def load(path: str | Path) -> InputData:
     """Read and validate an input workbook; raises InputError listing every problem."""
     path = Path(path)
-    sheets = read_sheets(path)
-    return validate(sheets, path.name, sha256_of(path))
+    with gc_paused():
+        sheets = read_sheets(path)
+        return validate(sheets, path.name, sha256_of(path))
 
 
 def from_tables(tables: dict, source: str = "<tables>") -> InputData:
