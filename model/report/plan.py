@@ -330,7 +330,7 @@ def _table(book, styles, name: str, frame: pd.DataFrame, note: str | None = None
 
 def _joined(values: list) -> list:
     """A column's values as written: a tuple (e.g. a rule's items) becomes "a, b"."""
-    if not any(isinstance(v, tuple) for v in values):
+    if not any(issubclass(kind, tuple) for kind in set(map(type, values))):  # one test per type, not per cell
         return values
     return [", ".join(map(str, v)) if isinstance(v, tuple) else v for v in values]
 
