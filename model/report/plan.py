@@ -110,12 +110,8 @@ def sites_with_status(result: PlanResult) -> pd.DataFrame:
     or the site's capacity (only an edited plan can do that)."""
     table = result.score.sites.copy()
     deployed = result.score.deployments
-    # looked up once for all sites, not filtered per site (issue 17: 200 sites took ~40 ms)
-    placed = set(result.candidates.placements["site_id"])
-    items_at: dict = {}
-    for site, item in zip(deployed["site_id"], deployed["item"]):
-        items_at.setdefault(site, {})[item] = None
-    status, why = zip(*(site_status(result, row, placed, items_at) for row in table.itertuples(index=False))) \
+    facts = _site_facts(result)  # looked up once for all sites (issue 17: 200 sites took ~40 ms)
+    status, why = zip(*(site_status(result, row, facts) for row in table.itertuples(index=False))) \
         if len(table) else ((), ())
     position = list(table.columns).index("region") + 1 if "region" in table else 2
     table.insert(position, "status", list(status))
@@ -132,26 +128,31 @@ def sites_with_status(result: PlanResult) -> pd.DataFrame:
     return table.sort_values(["troops", "site_id"], ascending=[False, True]).reset_index(drop=True)
 
 
-def site_status(result: PlanResult, row, placed: set | None = None, items_at: dict | None = None) -> tuple[str, str]:
-    """(status, why in numbers) of one row of the Sites table.
+def _site_facts(result: PlanResult) -> dict:
+    """What site_status looks up for every site, worked out once."""
+    data, cands, deployed = result.data, result.candidates, result.score.deployments
+    items_at: dict = {}  # site -> the items deployed there, in order
+    for site, item in zip(deployed["site_id"], deployed["item"]):
+        items_at.setdefault(site, {})[item] = None
+    buffer_km = float(data.settings["frontline_buffer_km"])
+    return {"placed": set(cands.placements["site_id"]), "items_at": items_at,
+            "front_km": cands.site_front_km.to_dict(), "buffer_km": buffer_km,
+            "needed": max(float(data.items["min_frontline_km"].min()) if len(data.items) else 0.0, buffer_km)}
 
-    `placed` (the sites with an allowed placement) and `items_at` (site -> the items
-    deployed there, in order) may be passed in when many rows are asked for."""
+
+def site_status(result: PlanResult, row, facts: dict | None = None) -> tuple[str, str]:
+    """(status, why in numbers) of one row of the Sites table; `facts` (_site_facts) may
+    be passed in when many rows are asked for."""
     data, cands = result.data, result.candidates
+    facts = facts or _site_facts(result)
     site = row.site_id
-    front_km = float(cands.site_front_km.get(site, float("nan")))
+    front_km = float(facts["front_km"].get(site, float("nan")))
     reachable = site in cands.reachable_sites
     if row.troops > 0 or row.units > 0:
-        if items_at is None:
-            deployed = result.score.deployments
-            items = dict.fromkeys(deployed.loc[deployed["site_id"] == site, "item"])
-        else:
-            items = items_at.get(site, {})
-        return _used_status(result, site, front_km, reachable, row, items)
+        return _used_status(result, site, front_km, reachable, row, facts["items_at"].get(site, {}))
     if not row.deployable:
         return NOT_DEPLOYABLE, "entry/transit only (deployable=0)"
-    buffer_km = float(data.settings["frontline_buffer_km"])
-    needed = max(float(data.items["min_frontline_km"].min()) if len(data.items) else 0.0, buffer_km)
+    buffer_km, needed = facts["buffer_km"], facts["needed"]
     if front_km < needed - candidates_mod.DISTANCE_TOLERANCE_KM:
         limit = f"frontline_buffer_km is {buffer_km:,.0f}" if needed == buffer_km else \
             f"every item needs at least {needed:,.0f} km"
@@ -163,7 +164,7 @@ def site_status(result: PlanResult, row, placed: set | None = None, items_at: di
                              f"max_route_km is {float(data.settings['max_route_km']):,.0f}")
     if row.capacity_troops <= 0:
         return NO_CAPACITY, "capacity_troops is 0"
-    if site not in placed if placed is not None else not (cands.placements["site_id"] == site).any():
+    if site not in facts["placed"]:
         line_km = _line_km(cands, site)
         reasons = {candidates_mod.site_exclusion(data, k, site, front_km, reachable, line_km) for k in data.items.index}
         reasons.discard(None)
