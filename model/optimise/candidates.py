@@ -177,7 +177,8 @@ def _build(data: InputData) -> Candidates:
     site_ids = np.asarray(sites.index)
     rows, signature = [], {}
     political = _has_politics(data, abroad)
-    entries_of = routes.groupby("site_id")["entry_id"].apply(frozenset).to_dict()
+    # only the host and transit checks need each site's entry points (a groupby-apply, ~5 ms)
+    entries_of = routes.groupby("site_id")["entry_id"].apply(frozenset).to_dict() if political else {}
     for r in data.inventory.itertuples(index=False):
         if r.available <= 0 or state_exclusion(data, r.state, r.item) is not None:
             continue
@@ -251,8 +252,8 @@ def _cover_options(data: InputData, item_site_cover: dict, worth: dict, site_ass
     capabilities = data.items["capabilities"].to_dict()
     cap_radius = data.items["cap_radius"].to_dict() if "cap_radius" in data.items else {}
     matrix = site_asset.to_numpy()
-    site_pos = {s: i for i, s in enumerate(site_asset.index)}
-    asset_pos = {a: i for i, a in enumerate(site_asset.columns)}
+    site_pos = {s: i for i, s in enumerate(site_asset.index.tolist())}  # tolist: no per-element boxing
+    asset_pos = {a: i for i, a in enumerate(site_asset.columns.tolist())}
     for (item, s), covered in item_site_cover.items():
         pair = (item, s)
         for cap in capabilities[item]:
@@ -274,11 +275,12 @@ def _item_site_cover(data: InputData, site_asset: pd.DataFrame, placements: pd.D
     """For each (item, site) that has an allowed placement: the assets within the item's radius."""
     pairs = placements[["item", "site_id"]].drop_duplicates()
     matrix = site_asset.to_numpy()
-    site_pos = {s: i for i, s in enumerate(site_asset.index)}
+    site_pos = {s: i for i, s in enumerate(site_asset.index.tolist())}
     asset_ids = np.asarray(site_asset.columns)
+    radius_of = data.items["radius_km"].astype(float).to_dict()  # one lookup per item, not .loc per pair
     result = {}
-    for item, s in pairs.itertuples(index=False):
-        radius = float(data.items.loc[item, "radius_km"])
+    for item, s in zip(pairs["item"].tolist(), pairs["site_id"].tolist()):
+        radius = radius_of[item]
         result[(item, s)] = tuple(asset_ids[matrix[site_pos[s]] <= radius + DISTANCE_TOLERANCE_KM])
     return result
 
