@@ -32,7 +32,7 @@ ROOT = HERE.parent
 EXAMPLE = ROOT / "inputs" / "example.xlsx"
 sys.path.insert(0, str(HERE))
 
-# kind, shape, gap asked, targets (from issue 6). "total_s" is reading to writing.
+# kind, shape, gap asked, targets (from issue 6; the mclp speedup from issue 17). "total_s" is reading to writing.
 SIZES = {
     "example": {"kind": "example", "gap": 1e-4, "targets": {"total_s": 2.0, "gap": 1e-4},
                 "about": "inputs/example.xlsx, the shipped example"},
@@ -56,15 +56,22 @@ SIZES = {
     "large": {"kind": "full", "sites": 400, "assets": 10000, "states": 32, "gap": 1e-3,
               "targets": {"peak_mib": 1024.0, "build_s": 3.0},
               "about": "full model, 400 sites x 10,000 assets x 32 states"},
+    # issue 17 raised the maximal-covering speedup from issue 6's 3x to 10x, end to end
     "mclp-200": {"kind": "mclp", "sites": 200, "assets": 3000, "p": 20, "gap": 1e-4,
-                 "targets": {"speedup": 3.0},
+                 "targets": {"speedup": 10.0},
                  "about": "maximal covering, 200 sites x 3,000 points, p = 20"},
     "mclp-400": {"kind": "mclp", "sites": 400, "assets": 10000, "p": 40, "gap": 1e-4,
-                 "targets": {"total_s": 30.0, "build_s": 3.0, "peak_mib": 1024.0, "speedup": 3.0},
+                 "targets": {"total_s": 30.0, "build_s": 3.0, "peak_mib": 1024.0, "speedup": 10.0},
                  "about": "maximal covering, 400 sites x 10,000 points, p = 40"},
 }
+# Modules cowopt imports on first use inside load, solve and write_plan. The child imports
+# them before its clock starts, as the spopt child imports spopt and PuLP (whose HiGHS
+# interface imports highspy) before its own: both tools' totals then exclude imports. The
+# time they take is kept as `lazy_imports` in the JSON.
+LAZY_IMPORTS = ("python_calamine", "defusedxml.ElementTree", "highspy", "xlsxwriter", "cowopt.report.plan")
 TIMES = ("read", "build", "greedy", "translate", "solve", "score", "write", "total")
-NUMBERS = TIMES + ("objective", "model_objective", "bound", "gap", "nodes", "peak_mib", "import_mib", "solve_cpu")
+NUMBERS = TIMES + ("objective", "model_objective", "bound", "gap", "nodes", "peak_mib", "import_mib", "solve_cpu",
+                   "lazy_imports")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,8 +270,14 @@ def _child(args) -> int:
 
 def _cowopt_once(path: Path, time_limit: float, gap: float, threads: int | None) -> dict:
     """Read, solve and write one workbook; cowopt's own step timings plus the wall clock."""
+    import importlib
+
     import cowopt
 
+    started = time.perf_counter()
+    for module in LAZY_IMPORTS:
+        importlib.import_module(module)
+    lazy_imports = time.perf_counter() - started
     import_mib = _peak_mib()
     started = time.perf_counter()
     data = cowopt.load(path)
@@ -292,7 +305,7 @@ def _cowopt_once(path: Path, time_limit: float, gap: float, threads: int | None)
         "bound": outcome.bound if outcome else None, "gap": outcome.gap if outcome else None,
         "nodes": outcome.nodes if outcome else None,
         "solver": f"{outcome.solver} {outcome.solver_version}" if outcome else None,
-        "peak_mib": _peak_mib(), "import_mib": import_mib, "solve_cpu": solve_cpu,
+        "peak_mib": _peak_mib(), "import_mib": import_mib, "solve_cpu": solve_cpu, "lazy_imports": lazy_imports,
         # compact, greedy start or heuristic start (cowopt.optimise.solve), with the heuristic's steps
         "path": outcome.path if outcome else None,
         "heuristic_steps": outcome.heuristic_steps if outcome else [],
@@ -424,7 +437,7 @@ def _row(entry: dict, tool: str) -> list[str]:
 def _targets_table(report: dict):
     from rich.table import Table
 
-    table = Table(title="targets of issue 6 (cowopt medians; speedup = spopt total / cowopt total)")
+    table = Table(title="targets of issues 6 and 17 (cowopt medians; speedup = spopt total / cowopt total)")
     for column in ("instance", "target", "measured", "wanted", "met"):
         table.add_column(column, justify="right" if column in ("measured", "wanted") else "left")
     for entry in report["instances"]:

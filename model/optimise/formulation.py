@@ -28,6 +28,7 @@ import pyomo.environ as pyo
 
 from cowopt.optimise.candidates import Candidates
 from cowopt.workbook.data import InputData
+from cowopt.workbook.files import gc_paused
 from cowopt.optimise import families
 from cowopt.optimise.families import Build
 from cowopt.optimise.families.base import weighted_sum
@@ -106,12 +107,13 @@ def build_model(data: InputData, candidates: Candidates, fixed: dict | None = No
     """The Pyomo model and its index. `fixed` maps (state,item,site) -> count kept as a
     minimum (or exactly, with fix_exact)."""
     fixed = fixed or {}
-    model = pyo.ConcreteModel(name="cowopt")
-    index = ModelIndex.of(data, candidates, fixed)
-    build = Build(candidates, fixed, fix_exact, coverage_classes(candidates))
-    for family in families.FAMILIES:
-        family.define(model, data, index, build)
-    _define_objective(model, data, candidates, build.classes)
+    with gc_paused():  # Pyomo's components make many objects, few of them garbage (files.gc_paused)
+        model = pyo.ConcreteModel(name="cowopt")
+        index = ModelIndex.of(data, candidates, fixed)
+        build = Build(candidates, fixed, fix_exact, coverage_classes(candidates))
+        for family in families.FAMILIES:
+            family.define(model, data, index, build)
+        _define_objective(model, data, candidates, build.classes)
     return model, index
 
 

@@ -52,7 +52,7 @@ def accepted_risk(result) -> pd.DataFrame:
         else:
             cost, n_state, item, site = best
             row.update(add_state=n_state, add_item=item, add_site_id=site,
-                       add_site_name=data.sites.at[site, "name"] or site, add_cost_meur=cost,
+                       add_site_name=context.site_names[site] or site, add_cost_meur=cost,
                        note=context.breaks(n_state, item, site, cost))
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -99,6 +99,8 @@ class _PlanContext:
         self.item_cost = data.items["cost_meur"].astype(float).to_dict()
         self.capabilities = data.items["capabilities"].to_dict()
         self.regions = data.sites["region"].to_dict()
+        self.site_names = data.sites["name"].to_dict()
+        self._cheapest: dict = {}  # covering options -> cheapest addition: cells share them (issue 17)
 
     def unit_cost(self, item: str, site: str) -> float:
         """The unit's price and its troops' transport from the nearest entry point."""
@@ -107,8 +109,14 @@ class _PlanContext:
     def cheapest(self, asset: str, capability: str):
         """(cost, state, item, site) of the cheapest addition covering the cell, or None.
         Among equal prices, one that breaks nothing wins, then the first by name."""
+        options = self.cands.cover_options.get((asset, capability), ())
+        if options not in self._cheapest:
+            self._cheapest[options] = self._cheapest_of(options)
+        return self._cheapest[options]
+
+    def _cheapest_of(self, options: tuple):
         offers = []
-        for item, site in self.cands.cover_options.get((asset, capability), ()):
+        for item, site in options:
             cost = self.unit_cost(item, site)
             offers.extend((round(cost, 9), n, item, site, cost) for n in self.senders.get((item, site), ()))
         if not offers:

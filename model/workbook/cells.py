@@ -114,6 +114,37 @@ def convert_cell(value: object, column: Column) -> tuple[object, str | None]:
 
 
 
+SLOW = object()  # quick_convert's answer when the cell needs convert_cell (and the blank checks)
+_EXACT_INT = 2**53  # beyond this convert_cell's float() round trip changes an int
+
+
+def quick_convert(value: object, column: Column) -> object:
+    """convert_cell's result for the common cells, without its checks: a finite number in a
+    number column, in range; non-blank ASCII text in an id or text column (ASCII is its own
+    NFC form). Anything else, and anything wrong, is SLOW: the caller takes the full path.
+    Reading 3,000 assets spends ~25 ms less (issue 17)."""
+    cls, kind = value.__class__, column.kind
+    if cls is float or cls is int:
+        if cls is int and not -_EXACT_INT < value < _EXACT_INT:
+            return SLOW
+        if kind == schema.FLOAT:
+            number = float(value)
+        elif kind == INT and (cls is int or value.is_integer()):
+            number = int(value)
+        else:
+            return SLOW
+        if number != number or number in (math.inf, -math.inf):
+            return SLOW
+        if (column.minimum is not None and number < column.minimum) or (
+            column.maximum is not None and number > column.maximum
+        ):
+            return SLOW
+        return number
+    if cls is str and (kind == ID or kind == TEXT) and value.isascii():
+        return value.strip() or SLOW
+    return SLOW
+
+
 def parse_setting(spec: schema.Setting, value: object) -> tuple[object, str | None]:
     """A Settings value converted by its kind; also used by scenarios and the CLI."""
     if blank(value) and not isinstance(value, float):  # a stored NaN is not blank: convert_cell refuses it
