@@ -278,6 +278,9 @@ def _cowopt_once(path: Path, time_limit: float, gap: float, threads: int | None)
     for module in LAZY_IMPORTS:
         importlib.import_module(module)
     lazy_imports = time.perf_counter() - started
+    import gc
+
+    gc.freeze()  # as the command line does after its imports (cli/main.py _settle_imports)
     import_mib = _peak_mib()
     started = time.perf_counter()
     data = cowopt.load(path)
