@@ -89,6 +89,7 @@ PATH_NOTES = {
     "heuristic start": "HiGHS started from the LP-guided heuristic's plan (LP, MIP on its support, fix-and-optimise)",
     "with helper": "HiGHS started from the greedy plan, the LP-guided heuristic beside it in a second process",
 }
+# (With a heuristic, the outcome is the best plan and bound of either: the detail then says whose.)
 # HiGHS options when the heuristic supplied the start (none adopted yet: see docs/performance.md)
 HEURISTIC_START_OPTIONS: dict = {}
 
