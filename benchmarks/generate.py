@@ -9,6 +9,12 @@ Two kinds:
 - "full": a theatre box roughly the size of Ukraine (lat 45-52, lon 22-40), a contact line in
   the east, entry points in the west, 8 unit/air-defence types, states with caps and
   inventories, a budget that binds, 2 coverage levels and a few rules.
+- "full" with `stages` (2 or more): the same tables (same seed, same draws) planned as a
+  build-up (issue 14): a Stages sheet, StageInventory (states commit their units over the
+  stages: core states half in the first, the others a third; two thirds by the second; all of
+  Inventory from the last), crossings at a weekly rate (throughput_troops over a
+  DEPLOYMENT_WEEKS window), so the first stage is held by the crossings, the later ones by
+  what is committed and the budget over the horizon.
 - "mclp": the classic maximal covering location problem (Church & ReVelle 1974) written in
   the contract: one item type (radius R, cost 1, 1 troop), p units, budget p, every site
   holds at most one unit (capacity 1 troop: spopt's "facility open" semantics), one
@@ -54,15 +60,21 @@ CAPABILITY_WEIGHTS = {
 }
 CATEGORY_SHARES = {"energy": 0.25, "city": 0.25, "port": 0.05, "rail_hub": 0.2, "gas": 0.25}
 BUDGET_SHARE = 0.4  # budget = this share of the cost of every unit on offer: it binds
+# Staged "full" instances: stage_id, start_week, end_week (a first fortnight, to week 8, to half a year)
+STAGE_WEEKS = (("D+14", 0, 2), ("D+56", 2, 8), ("D+182", 8, 26))
+DEPLOYMENT_WEEKS = 6  # the window throughput_troops is the total for: weekly rate = throughput / 6
+FIRST_ECHELON_SHARE = 0.5  # the first stage's mission_troops_max, share of the whole mission's
 MCLP_RADIUS_KM = 65.0  # uniform points: 60 km solves in seconds, 70 km takes HiGHS minutes
 
 
 def make_instance(n_sites: int, n_assets: int, n_states: int, seed: int, kind: str = "full",
-                  p: int | None = None, radius_km: float = MCLP_RADIUS_KM) -> dict[str, pd.DataFrame]:
-    """Tables (sheet name -> DataFrame) of one synthetic instance; same seed, same tables."""
+                  p: int | None = None, radius_km: float = MCLP_RADIUS_KM, stages: int = 0) -> dict[str, pd.DataFrame]:
+    """Tables (sheet name -> DataFrame) of one synthetic instance; same seed, same tables.
+    `stages` (full only): plan it in that many stages (at most len(STAGE_WEEKS))."""
     rng = np.random.default_rng(seed)
     if kind == "full":
-        return _full(rng, n_sites, n_assets, n_states)
+        tables = _full(rng, n_sites, n_assets, n_states)
+        return _staged(tables, stages) if stages else tables
     if kind == "mclp":
         if p is None or p < 1:
             raise ValueError("an mclp instance needs p >= 1 units")
@@ -258,6 +270,50 @@ def _settings_table(settings: dict) -> pd.DataFrame:
 def _weights_table(weights: dict) -> pd.DataFrame:
     rows = [(cat, cap, w) for cat, caps in weights.items() for cap, w in caps.items()]
     return pd.DataFrame(rows, columns=["category", "capability", "weight"])
+
+
+# --------------------------------------------------------------------------- staged
+
+
+def _staged(tables: dict[str, pd.DataFrame], n: int) -> dict[str, pd.DataFrame]:
+    """The static tables planned in n stages. No random draws: the static part stays exactly
+    the instance of the same seed without stages, so the two compare."""
+    if not 2 <= n <= len(STAGE_WEEKS):
+        raise ValueError(f"stages must be from 2 to {len(STAGE_WEEKS)}, got {n}")
+    out = dict(tables)
+    settings = dict(zip(tables["Settings"]["key"], tables["Settings"]["value"]))
+    settings["deployment_weeks"] = str(DEPLOYMENT_WEEKS)
+    out["Settings"] = _settings_table(settings)
+    mission_max = int(settings["mission_troops_max"])
+    entries = tables["EntryPoints"].copy()
+    entries["throughput_troops_per_week"] = (entries["throughput_troops"] / DEPLOYMENT_WEEKS).round().astype(int)
+    out["EntryPoints"] = entries
+    # the last n stages' ends, counted from week 0 (three stages: 0-2, 2-8, 8-26)
+    chosen = STAGE_WEEKS[:n - 1] + STAGE_WEEKS[-1:]
+    starts = [0] + [end for _, _, end in chosen[:-1]]
+    out["Stages"] = pd.DataFrame({
+        "stage_id": [sid for sid, _, _ in chosen],
+        "name": [f"stage {i}" for i in range(1, n + 1)],
+        "start_week": starts, "end_week": [end for _, _, end in chosen],
+        "mission_troops_min": [None] * n,
+        "mission_troops_max": [int(round(FIRST_ECHELON_SHARE * mission_max, -2))] + [None] * (n - 1),
+    })
+    out["StageInventory"] = _stage_inventory(tables["Inventory"], tables["States"], [sid for sid, _, _ in chosen])
+    return out
+
+
+def _stage_inventory(inventory: pd.DataFrame, states: pd.DataFrame, stage_ids: list) -> pd.DataFrame:
+    """Commitments growing stage to stage: the first stage core states half (rounded up), the
+    others a third (rounded down); then two thirds (rounded up) up to the last stage, which
+    falls back to Inventory (no rows)."""
+    core = set(states.loc[states["core"] == 1, "state"])
+    rows = []
+    for n, k, a in inventory[["state", "item", "available"]].itertuples(index=False):
+        first = -(-a // 2) if n in core else a // 3
+        rows.append((n, k, stage_ids[0], int(first)))
+        for sid in stage_ids[1:-1]:
+            rows.append((n, k, sid, int(max(first, -(-2 * a // 3)))))
+    return pd.DataFrame(rows, columns=["state", "item", "stage_id", "available"])
 
 
 # --------------------------------------------------------------------------- mclp

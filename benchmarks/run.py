@@ -53,6 +53,9 @@ SIZES = {
     "medium": {"kind": "full", "sites": 200, "assets": 3000, "states": 24, "gap": 1e-3,
                "targets": {"total_s": 60.0, "gap": 1e-3},
                "about": "full model, 200 sites x 3,000 assets x 24 states"},
+    "medium-staged": {"kind": "full", "sites": 200, "assets": 3000, "states": 24, "stages": 3, "gap": 1e-3,
+                      "targets": {"gap": 1e-3},
+                      "about": "medium in 3 stages (weeks 0-2, 2-8, 8-26; StageInventory, crossings per week)"},
     "large": {"kind": "full", "sites": 400, "assets": 10000, "states": 32, "gap": 1e-3,
               "targets": {"peak_mib": 1024.0, "build_s": 3.0},
               "about": "full model, 400 sites x 10,000 assets x 32 states"},
@@ -184,7 +187,7 @@ def _instance_file(size: str, folder: Path, seed: int) -> Path:
     path = folder / f"{size}-seed{seed}.xlsx"
     if not path.exists():
         tables = generate.make_instance(spec["sites"], spec["assets"], spec.get("states", 1), seed,
-                                        kind=spec["kind"], p=spec.get("p"))
+                                        kind=spec["kind"], p=spec.get("p"), stages=spec.get("stages", 0))
         generate.write_xlsx(tables, path)
     return path
 

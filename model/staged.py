@@ -106,19 +106,15 @@ def _proven_by_bounds(data, model, sidx, bounds: dict, seconds: float) -> Solver
 
 class _StagedSolver(Solver):
     """The Solver with a whole-model MIP start: the values the Pyomo variables hold (the first
-    run's plan, loaded with into_model) for every block's variables."""
+    run's plan, loaded with into_model) for every block's variables. On large models the
+    LP-guided heuristic runs as for a static one, from that start: Solver._item_columns gives
+    it each item's w and y of every stage block."""
 
     use_start = False
     always_start = True
 
     def wants_start(self) -> bool:
         return False
-
-    def __init__(self, *args, **kwargs):
-        # the per-item heuristic knows the static model's w and y, not the stage blocks': the
-        # staged solve brings its own start (rolling_start) instead
-        kwargs.setdefault("heuristic", False)
-        super().__init__(*args, **kwargs)
 
     def _solve_once(self, into_model: bool):
         if self.use_start:

@@ -168,14 +168,18 @@ class Solver:
 
     def _item_columns(self) -> dict:
         """item -> HiGHS columns of its integer variables (w[n,k], y[k,s,g]): what the
-        heuristic's fix-and-optimise frees one item (or pair) at a time."""
+        heuristic's fix-and-optimise frees one item (or pair) at a time.
+
+        Every w and y of the model, in blocks too: the staged model (stages.build_staged) holds
+        one per stage block (model.stage[t].w), so an item's columns are those of all stages,
+        freed together (a unit's presence is tied across stages by ineq_stay_w/_y)."""
         import numpy as np
 
         var_map = self._highs._pyomo_var_to_solver_var_map
         columns: dict = {}
-        for name, item_at in (("w", 1), ("y", 0)):
-            component = getattr(self.model, name, None)
-            for key in component if component is not None else ():
+        for component in self.model.component_objects(pyo.Var, descend_into=True):
+            item_at = {"w": 1, "y": 0}.get(component.local_name)
+            for key in component if item_at is not None else ():
                 column = var_map.get(id(component[key]))
                 if column is not None:
                     columns.setdefault(key[item_at], []).append(column)
