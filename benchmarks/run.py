@@ -256,10 +256,10 @@ def _checks(entry: dict) -> dict:
 # --------------------------------------------------------------------------- children
 
 
-def _peak_mib() -> float:
+def _peak_mib(who=resource.RUSAGE_SELF) -> float:
     # ru_maxrss is KiB on Linux, bytes on macOS
     scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+    return resource.getrusage(who).ru_maxrss * scale / 2**20
 
 
 def _child(args) -> int:
@@ -311,7 +311,9 @@ def _cowopt_once(path: Path, time_limit: float, gap: float, threads: int | None)
         "bound": outcome.bound if outcome else None, "gap": outcome.gap if outcome else None,
         "nodes": outcome.nodes if outcome else None,
         "solver": f"{outcome.solver} {outcome.solver_version}" if outcome else None,
-        "peak_mib": _peak_mib(), "import_mib": import_mib, "solve_cpu": solve_cpu, "lazy_imports": lazy_imports,
+        "peak_mib": _peak_mib(), "import_mib": import_mib,
+        # the largest process this run started and waited for: the heuristic's helper (solve.py)
+        "helper_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN), "solve_cpu": solve_cpu, "lazy_imports": lazy_imports,
         # compact, greedy start or heuristic start (cowopt.optimise.solve), with the heuristic's steps
         "path": outcome.path if outcome else None,
         "heuristic_steps": outcome.heuristic_steps if outcome else [],
