@@ -383,6 +383,8 @@ class Solver:
         if interrupted:
             detail = "interrupted (Ctrl-C): " + ("best plan so far, not proven optimal" if status != Status.OPTIMAL
                                                  else "best plan so far, proven within the gap")
+        elif status == Status.OPTIMAL and race.source == "HiGHS" and race.bound_source == "HiGHS's bound":
+            detail = "Optimal"  # HiGHS's own plan and bound, as HiGHS would say it
         elif status == Status.OPTIMAL:
             detail = f"Optimal: {race.source}'s plan proven within the gap by {race.bound_source}"
         else:
