@@ -247,3 +247,28 @@ def test_a_heuristic_start_within_the_gap_needs_no_search(monkeypatch):
     # asked for a gap the heuristic cannot prove, the search runs as before
     tight = cowopt.solve(data, mip_gap=0.0, time_limit_s=60)
     assert tight.outcome.nodes is not None and tight.status == cowopt.Status.OPTIMAL
+
+
+def test_a_run_stopped_through_the_interrupt_flag_does_not_stop_the_next(tiny_tables):
+    """HiGHS keeps its user-interrupt flag between runs while an interrupt callback is
+    subscribed; the race sets it to stop a search, and the next budget of a sweep re-solves the
+    same HiGHS instance. Each solve clears it first (solve._InterruptReset)."""
+    data = cowopt.from_tables(tiny_tables)
+    cands = candidates.build(data)
+    model, _ = build_model(data, cands)
+    solver = solve_module.Solver(model, 30, 0)
+    first = solver.solve()
+    assert first.status == cowopt.Status.OPTIMAL
+    h = solver._highs._solver_model
+
+    def stop(event):
+        event.data_in.user_interrupt = True
+
+    h.cbMipInterrupt.subscribe(stop)  # what the race does when the gap is closed
+    h.clearSolver()
+    h.run()
+    h.cbMipInterrupt.unsubscribe(stop)
+    assert h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    again = solver.solve()
+    assert again.status == cowopt.Status.OPTIMAL, again.detail
+    assert again.objective == pytest.approx(first.objective)

@@ -285,6 +285,7 @@ class Solver:
                 return outcome
             if helper is not None:
                 h.cbMipUserSolution.subscribe(helper.offer)
+            reset = _InterruptReset(h)  # first of the interrupt callbacks: see its docstring
             if race is not None:
                 race.subscribe(h)
             try:
@@ -292,6 +293,7 @@ class Solver:
             finally:
                 if race is not None:
                     race.unsubscribe(h)
+                reset.close()
                 if helper is not None:
                     h.cbMipUserSolution.unsubscribe(helper.offer)
                     steps = helper.close()
@@ -417,6 +419,35 @@ class Solver:
         return values
 
 
+_INTERRUPT_CALLBACKS = ("cbMipInterrupt", "cbSimplexInterrupt", "cbIpmInterrupt")
+
+
+class _InterruptReset:
+    """Clears HiGHS's user-interrupt flag at every interrupt check, before the callbacks that may
+    set it (the race, Ctrl-C). HiGHS keeps the flag from one run to the next while any interrupt
+    callback is subscribed (highspy 1.15.1: a run stopped by the race, then the next run of the
+    same instance with a callback that sets nothing: "Interrupted by user" at once). A sweep
+    re-solves one HiGHS instance budget after budget: 7 of 10 variants of medium came back
+    interrupted before this reset."""
+
+    def __init__(self, h):
+        self._subscribed = []
+        for name in _INTERRUPT_CALLBACKS:
+            if hasattr(h, name):
+                event = getattr(h, name)
+                event.subscribe(self._clear)
+                self._subscribed.append(event)
+
+    @staticmethod
+    def _clear(event) -> None:
+        event.data_in.user_interrupt = False
+
+    def close(self) -> None:
+        for event in self._subscribed:
+            event.unsubscribe(self._clear)
+        self._subscribed = []
+
+
 class _Finished:
     """A heuristic result that ran before the search, in the shape _Race reads from a helper."""
 
@@ -444,8 +475,7 @@ class _Race:
         self._subscribed: list = []
 
     def subscribe(self, h) -> None:
-        for name, callback in (("cbMipInterrupt", self._mip), ("cbSimplexInterrupt", self._other),
-                               ("cbIpmInterrupt", self._other)):
+        for name, callback in zip(_INTERRUPT_CALLBACKS, (self._mip, self._other, self._other)):
             if hasattr(h, name):
                 getattr(h, name).subscribe(callback)
                 self._subscribed.append((getattr(h, name), callback))
