@@ -272,3 +272,25 @@ def test_a_run_stopped_through_the_interrupt_flag_does_not_stop_the_next(tiny_ta
     again = solver.solve()
     assert again.status == cowopt.Status.OPTIMAL, again.detail
     assert again.objective == pytest.approx(first.objective)
+
+
+@pytest.mark.parametrize("threshold, expect_off", [(0, True), (10**12, False)])
+def test_the_search_beside_a_helper_on_large_models_runs_without_sub_mips(monkeypatch, threshold, expect_off):
+    """A sub-MIP calls no callback, so it kept the race from stopping HiGHS on 400 x 10,000;
+    with the helper beside it on models above the threshold, HiGHS runs without them."""
+    data = _race_instance()
+    monkeypatch.setattr(solve_module, "START_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "HEURISTIC_ABOVE_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "NO_SUBMIP_BELOW_NONZEROS", 0)
+    monkeypatch.setattr(solve_module, "HELPER_NO_SUBMIP_ABOVE_NONZEROS", threshold)
+    monkeypatch.setattr(solve_module, "_helper_wanted", lambda: True)
+    monkeypatch.setattr(solve_module, "_Helper", _LateHelper)
+    cands = candidates.build(data)
+    model, index = build_model(data, cands)
+    solver = solve_module.Solver(model, 60, 0.05)
+    solver.set_start(greedy_start(data, cands, index))
+    outcome = solver.solve()
+    assert outcome.status == cowopt.Status.OPTIMAL and not outcome.solution_problems
+    h = solver._highs._solver_model
+    for option in ("mip_heuristic_run_rins", "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost"):
+        assert h.getOptionValue(option)[1] is (not expect_off), option

@@ -72,6 +72,12 @@ IPM_ABOVE_NONZEROS = 300_000
 # wider_coalition 20.1 -> 7.4 s, buffer_150 3.4 -> 1.7 s, 40x120 synthetic 4.9 -> 3.6 s).
 # On 200 x 3,000 (98k) they find the better incumbent (gap at 60 s 2.9e-3 with, 6.1e-3 without).
 NO_SUBMIP_BELOW_NONZEROS = 50_000
+# Above this many nonzeros, with the helper beside it, the search runs without the heuristics
+# that solve sub-MIPs (RINS, RENS, root reduced cost): a sub-MIP calls no callback, and on 400 x
+# 10,000 (512k) one held HiGHS from 55 s to its 120 s limit, so the race could not stop it when
+# the helper's plan closed the gap at 74 s. Without them HiGHS checks in at least every 24 s (the
+# root LP), and the helper's restricted MIP is the better sub-MIP there (docs/performance.md).
+HELPER_NO_SUBMIP_ABOVE_NONZEROS = 300_000
 # MIP starts are given to models of at least this size. Below it HiGHS finds the optimum early
 # on its own and a start changed its search for the worse (example at budget 4,000: 7.3 s
 # without a start, 15.3 s with the greedy one, 15.7 s with the previous budget's optimum);
@@ -269,6 +275,9 @@ class Solver:
                 options["mip_lp_solver"] = "ipm"
             if nonzeros < NO_SUBMIP_BELOW_NONZEROS:
                 options.update(mip_heuristic_run_rins=False, mip_heuristic_run_rens=False)
+            if helper is not None and nonzeros > HELPER_NO_SUBMIP_ABOVE_NONZEROS:
+                options.update(mip_heuristic_run_rins=False, mip_heuristic_run_rens=False,
+                               mip_heuristic_run_root_reduced_cost=False)
             if path == "heuristic start":
                 options.update(HEURISTIC_START_OPTIONS)
             for key, value in options.items():
