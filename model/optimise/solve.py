@@ -387,10 +387,17 @@ class Solver:
         """The outcome when the heuristic's plan or its LP bound decides it (_Race): the best plan
         known and the best bound known, whichever process found them. The plan is checked
         against HiGHS's copy of the model like HiGHS's own (solution_problems)."""
+        import highspy
+
         nodes = info.mip_node_count if info is not None and info.mip_node_count >= 0 else None
         internal, columns, bound = race.best_plan(h, info)
         gap = relative_gap(internal, bound) if bound is not None else None
-        status = Status.OPTIMAL if gap is not None and gap <= self.mip_gap * (1 + 1e-9) else Status.FEASIBLE
+        # proven: within the relative gap, or HiGHS's absolute one (mip_abs_gap, 1e-6 by default:
+        # asked for gap 0, HiGHS 1.16 ends optimal with a gap of a few 1e-7), or HiGHS ended
+        # optimal itself (a better plan against the same bound stays proven)
+        highs_status = h.getModelStatus() if info is not None else None
+        proven = gap is not None and (gap <= self.mip_gap * (1 + 1e-9) or internal - bound <= 1e-6)
+        status = Status.OPTIMAL if proven or highs_status == highspy.HighsModelStatus.kOptimal else Status.FEASIBLE
         if interrupted:
             detail = "interrupted (Ctrl-C): " + ("best plan so far, not proven optimal" if status != Status.OPTIMAL
                                                  else "best plan so far, proven within the gap")
@@ -399,7 +406,8 @@ class Solver:
         elif status == Status.OPTIMAL:
             detail = f"Optimal: {race.source}'s plan proven within the gap by {race.bound_source}"
         else:
-            detail = f"Time limit reached: {race.source}'s plan is the best found"
+            stopped = h.modelStatusToString(highs_status) if highs_status is not None else "Stopped"
+            detail = f"{stopped}: {race.source}'s plan is the best found"
         outcome = SolverOutcome(status, detail, self._sign * internal, None if bound is None else self._sign * bound,
                                 gap, seconds, nodes, "HiGHS", highs_version())
         outcome.solution_problems = solution_problems(h, columns, internal, sign=self._sign)
