@@ -307,3 +307,15 @@ def test_blank_reference_is_reported_once(tmp_path: Path, tiny_tables: dict) -> 
     assert [(p.sheet, p.cell, p.message) for p in problems] == [
         ("Inventory", "A3", "state is blank; expected an identifier (text)"),
     ]
+
+
+def test_a_workbook_without_the_coverage_levels_row_takes_the_default_as_one_level(tiny_tables):
+    """Settings defaults are read like typed cells: coverage_level_weights' default "1" is one
+    level of weight 1, not the text "1" (which crashed the model build: found by hypothesis)."""
+    settings = tiny_tables["Settings"]
+    keep = [i for i, key in enumerate(settings["key"]) if key != "coverage_level_weights"]
+    tiny_tables["Settings"] = {column: [values[i] for i in keep] for column, values in settings.items()}
+    data = cowopt.from_tables(tiny_tables)
+    assert data.settings["coverage_level_weights"] == (1.0,)
+    result = cowopt.solve(data, mip_gap=0.0)
+    assert result.status == cowopt.Status.OPTIMAL and result.check.passed

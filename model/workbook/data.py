@@ -276,7 +276,10 @@ def _find_sheet(sheets: dict[str, RawSheet], name: str, errors: _Collector) -> R
 
 
 def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector) -> dict:
-    settings = {s.key: s.default for s in schema.SETTINGS}
+    # defaults read like a typed cell: coverage_level_weights' "1" is the tuple (1.0,), as if
+    # written in the sheet (left as text, a workbook without that row crashed the model build)
+    settings = {s.key: s.default if s.default is None else (parse_setting(s, s.default)[0] if parse_setting(
+        s, s.default)[1] is None else s.default) for s in schema.SETTINGS}
     given, cells = {}, {}
     for record in frame.itertuples(index=False):
         if _blank(record.key) or not isinstance(record.key, str):
