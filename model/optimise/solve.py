@@ -95,7 +95,6 @@ PATH_NOTES = {
     "heuristic start": "HiGHS started from the LP-guided heuristic's plan (LP, MIP on its support, fix-and-optimise)",
     "with helper": "HiGHS started from the greedy plan, the LP-guided heuristic beside it in a second process",
 }
-# (With a heuristic, the outcome is the best plan and bound of either: the detail then says whose.)
 # HiGHS options when the heuristic supplied the start (none adopted yet: see docs/performance.md)
 HEURISTIC_START_OPTIONS: dict = {}
 
@@ -250,12 +249,13 @@ class Solver:
             self._start = None  # a start is for one solve only
             if start is not None:
                 path = "greedy start"
-            helper = heuristic_plan = None
+            # the heuristic's plans and LP bound race HiGHS's (_Race), beside the search or before it
+            helper = race = outcome = None
             if self.heuristic and nonzeros >= HEURISTIC_ABOVE_NONZEROS and h.getNumCol() and _helper_wanted():
                 # the heuristic in a second process beside the branch and bound, which starts at
                 # once from the greedy plan; its plans come in through the user-solution callback
                 helper = _Helper(h.getLp(), self._item_columns(), self.time_limit_s, start, self.mip_gap)
-                path = "with helper"
+                race, path = _Race(helper, self.mip_gap), "with helper"
             elif self.heuristic and nonzeros >= HEURISTIC_ABOVE_NONZEROS and h.getNumCol():
                 from cowopt.optimise.heuristic import improve
 
@@ -266,7 +266,7 @@ class Solver:
                 time_limit = max(self.time_limit_s - (time.perf_counter() - started), 1.0)
                 if found.columns is not None:
                     start, path = found.columns, "heuristic start"
-                    heuristic_plan = found
+                    race = _Race(_Finished(found), self.mip_gap)
             if start is not None:
                 self._set_columns(h, start)
             options = {**TUNED_OPTIONS, "mip_rel_gap": self.mip_gap, "time_limit": time_limit,
@@ -282,40 +282,46 @@ class Solver:
                 options.update(HEURISTIC_START_OPTIONS)
             for key, value in options.items():
                 h.setOptionValue(key, value)
-            race = _Race(helper, self.mip_gap) if helper is not None else None
-            if heuristic_plan is not None:  # its plan and LP bound race HiGHS like a helper's
-                race = _Race(_Finished(heuristic_plan), self.mip_gap)
             if race is not None and race.proven_before_search():
                 # the heuristic's plan is already within the gap of the LP bound: no search
                 if helper is not None:
                     steps = helper.close()
                 outcome = self._race_outcome(h, race, time.perf_counter() - started, into_model)
-                outcome.path, outcome.heuristic_steps = path, [(step, t, self._sign * v) for step, t, v in steps]
-                return outcome
-            if helper is not None:
-                h.cbMipUserSolution.subscribe(helper.offer)
-            reset = _InterruptReset(h)  # first of the interrupt callbacks: see its docstring
-            if race is not None:
-                race.subscribe(h)
-            try:
-                pressed = _run_stoppable(h)
-            finally:
-                if race is not None:
-                    race.unsubscribe(h)
-                reset.close()
-                if helper is not None:
-                    h.cbMipUserSolution.unsubscribe(helper.offer)
-                    steps = helper.close()
+            else:
+                try:
+                    pressed = self._run(h, helper, race)
+                finally:
+                    if helper is not None:
+                        steps = helper.close()
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # solver-internal failure: report, do not crash
             logger.debug("HiGHS failed", exc_info=True)
             return SolverOutcome(Status.ERROR, f"solver error: {exc}", None, None, None,
                                  time.perf_counter() - started, None, "HiGHS", highs_version())
-        outcome = self._outcome(h, time.perf_counter() - started, pressed, into_model, race)
+        if outcome is None:
+            outcome = self._outcome(h, time.perf_counter() - started, pressed, into_model, race)
         # the heuristic's objectives in the model's sense, like every reported figure
         outcome.path, outcome.heuristic_steps = path, [(step, t, self._sign * v) for step, t, v in steps]
         return outcome
+
+    @staticmethod
+    def _run(h, helper, race) -> bool:
+        """HiGHS's run with the callbacks of this solve subscribed for it alone: the helper's
+        hand-in, the interrupt reset, the race; True if Ctrl-C was pressed (_run_stoppable)."""
+        if helper is not None:
+            h.cbMipUserSolution.subscribe(helper.offer)
+        reset = _InterruptReset(h)  # first of the interrupt callbacks: see its docstring
+        if race is not None:
+            race.subscribe(h)
+        try:
+            return _run_stoppable(h)
+        finally:
+            if race is not None:
+                race.unsubscribe(h)
+            reset.close()
+            if helper is not None:
+                h.cbMipUserSolution.unsubscribe(helper.offer)
 
     def _as_minimum(self, h) -> int:
         """State a maximising model to HiGHS as minimise -objective; the sign that turns HiGHS's
@@ -549,11 +555,10 @@ class _Race:
             columns = np.asarray(h.getSolution().col_value, dtype=float)
         lp = h.getLp()
         internal = float(np.dot(np.asarray(lp.col_cost_, dtype=float), columns) + lp.offset_)
-        highs_bound = info.mip_dual_bound if info is not None and info.mip_node_count >= 0 else -math.inf
-        highs_bound = max(highs_bound, self.highs_bound) if math.isfinite(highs_bound) else self.highs_bound
-        lp_bound = self.helper.lp_bound if self.helper.lp_bound is not None else -math.inf
-        bound = max(highs_bound, lp_bound)
-        if lp_bound > highs_bound:
+        if info is not None and info.mip_node_count >= 0 and math.isfinite(info.mip_dual_bound):
+            self.highs_bound = max(self.highs_bound, info.mip_dual_bound)
+        bound = self._bound()
+        if bound > self.highs_bound:
             self.bound_source = "the LP relaxation's bound"
         return internal, columns, bound if math.isfinite(bound) else None
 
@@ -785,8 +790,7 @@ def _run_stoppable(h) -> bool:
         if pressed:
             event.data_in.user_interrupt = True
 
-    callbacks = [getattr(h, name) for name in ("cbMipInterrupt", "cbSimplexInterrupt", "cbIpmInterrupt")
-                 if hasattr(h, name)]
+    callbacks = [getattr(h, name) for name in _INTERRUPT_CALLBACKS if hasattr(h, name)]
     previous = signal.signal(signal.SIGINT, lambda signum, frame: None)  # counted by the watcher
     previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
     watcher = threading.Thread(target=watch, name="cowopt-ctrl-c", daemon=True)

@@ -275,11 +275,17 @@ def _find_sheet(sheets: dict[str, RawSheet], name: str, errors: _Collector) -> R
     return matches[0] if matches else None
 
 
+def _default_setting(spec: schema.Setting) -> object:
+    """A setting's default read like a typed cell: coverage_level_weights' "1" is the tuple (1.0,),
+    as if written in the sheet (left as text, a workbook without that row crashed the model build)."""
+    if spec.default is None:
+        return None
+    value, wrong = parse_setting(spec, spec.default)
+    return spec.default if wrong else value
+
+
 def _read_settings(frame: pd.DataFrame, raw: RawSheet | None, errors: _Collector) -> dict:
-    # defaults read like a typed cell: coverage_level_weights' "1" is the tuple (1.0,), as if
-    # written in the sheet (left as text, a workbook without that row crashed the model build)
-    settings = {s.key: s.default if s.default is None else (parse_setting(s, s.default)[0] if parse_setting(
-        s, s.default)[1] is None else s.default) for s in schema.SETTINGS}
+    settings = {s.key: _default_setting(s) for s in schema.SETTINGS}
     given, cells = {}, {}
     for record in frame.itertuples(index=False):
         if _blank(record.key) or not isinstance(record.key, str):
